@@ -1,0 +1,1 @@
+"""The `orderguard` command line (Typer). Each group lives in its own module."""

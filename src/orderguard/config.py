@@ -1,0 +1,261 @@
+"""The firm file (TOML) → validated, frozen settings.
+
+One file describes the firm: its people and their roles, their personal
+accounts, client accounts and beneficial owners, approved venues, business
+hours, the restricted list and every detector threshold. Unknown keys are
+errors (a typo must not silently fall back to a default), and every error
+names the key path. Reference: docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orderguard.domain import Account, AccountType, Principal, Role, Venue
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrincipalConfig(_Strict):
+    id: Id
+    name: str
+    roles: tuple[Role, ...]
+    desk: str | None = None
+    email: str | None = None
+    personal_accounts: tuple[Id, ...] = ()
+
+    def to_domain(self) -> Principal:
+        return Principal(self.id, self.name, frozenset(self.roles), self.desk, self.email)
+
+
+class ClientAccountConfig(_Strict):
+    id: Id
+    owner: str
+    beneficial_owner: str | None = None
+    desk: str | None = None
+
+
+class FirmAccountConfig(_Strict):
+    id: Id
+    owner: str = "firm"
+    beneficial_owner: str | None = None
+    desk: str | None = None
+
+
+class VenueConfig(_Strict):
+    id: Id
+    name: str
+    mic: str | None = None
+    approved: bool = True
+
+
+class BusinessHours(_Strict):
+    timezone: str = "America/New_York"
+    start: time = time(6, 0)
+    end: time = time(22, 0)
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}; e.g. 'America/New_York'") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class FrontRunningConfig(_Strict):
+    enabled: bool = True
+    lead_seconds: float = Field(60.0, gt=0)
+    size_ratio: float = Field(100.0, gt=0)
+    severity: str = "high"
+    action: str = "alert"
+
+
+class CopyTradingConfig(_Strict):
+    enabled: bool = True
+    lag_seconds: float = Field(300.0, gt=0)
+    severity: str = "high"
+    action: str = "alert"
+
+
+class WashTradingConfig(_Strict):
+    enabled: bool = True
+    window_seconds: float = Field(60.0, gt=0)
+    qty_tolerance: float = Field(0.10, ge=0, lt=1)
+    severity: str = "high"
+    action: str = "alert"
+
+
+class LargePersonalTradeConfig(_Strict):
+    enabled: bool = True
+    notional_threshold: float = Field(100_000.0, gt=0)
+    severity: str = "medium"
+    action: str = "alert_compliance"
+
+
+class AfterHoursConfig(_Strict):
+    enabled: bool = True
+    daily_high_count: int = Field(5, ge=1)
+    severity: str = "low"
+    high_severity: str = "high"
+    action: str = "alert_security"
+
+
+class UnusualRouteConfig(_Strict):
+    enabled: bool = True
+    severity: str = "high"
+    action: str = "block_and_alert"
+
+
+class QueryVolumeConfig(_Strict):
+    enabled: bool = True
+    window_seconds: float = Field(3600.0, gt=0)
+    floor: int = Field(20, ge=1)
+    baseline_multiple: float = Field(3.0, gt=0)
+    baseline_days: int = Field(20, ge=1)
+    severity: str = "high"
+    action: str = "alert_security"
+
+
+class BulkExportConfig(_Strict):
+    enabled: bool = True
+    floor: int = Field(1000, ge=1)
+    baseline_multiple: float = Field(5.0, gt=0)
+    severity: str = "high"
+    action: str = "alert_security"
+
+
+class DetectorsConfig(_Strict):
+    front_running: FrontRunningConfig = FrontRunningConfig()
+    copy_trading: CopyTradingConfig = CopyTradingConfig()
+    wash_trading: WashTradingConfig = WashTradingConfig()
+    large_personal_trade: LargePersonalTradeConfig = LargePersonalTradeConfig()
+    after_hours_access: AfterHoursConfig = AfterHoursConfig()
+    unusual_route: UnusualRouteConfig = UnusualRouteConfig()
+    query_volume: QueryVolumeConfig = QueryVolumeConfig()
+    bulk_export: BulkExportConfig = BulkExportConfig()
+    rules_file: Path | None = None
+
+
+class ControlsConfig(_Strict):
+    large_order_notional: float = Field(1_000_000.0, gt=0)
+    large_order_quorum: int = Field(1, ge=1)
+    approval_ttl_seconds: float = Field(3600.0, gt=0)
+    break_glass_ttl_seconds: float = Field(900.0, gt=0)
+    preclearance_blackout_seconds: float = Field(86_400.0, ge=0)
+    holding_period_days: int = Field(30, ge=0)
+    restricted_symbols: tuple[str, ...] = ()
+    related_instruments: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    sod_conflicts: tuple[tuple[Role, ...], ...] = ()
+
+
+class FirmConfig(_Strict):
+    """The whole firm file."""
+
+    firm: str
+    business_hours: BusinessHours = BusinessHours()
+    principals: tuple[PrincipalConfig, ...]
+    client_accounts: tuple[ClientAccountConfig, ...] = ()
+    firm_accounts: tuple[FirmAccountConfig, ...] = ()
+    venues: tuple[VenueConfig, ...]
+    controls: ControlsConfig = ControlsConfig()
+    detectors: DetectorsConfig = DetectorsConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FirmConfig:
+        seen: dict[str, str] = {}
+        for i, p in enumerate(self.principals):
+            if p.id in seen:
+                raise ValueError(f"principals[{i}].id: {p.id!r} is defined twice")
+            seen[p.id] = "principal"
+        accounts: set[str] = set()
+        for label, ids in (
+            (
+                "principals[].personal_accounts",
+                [a for p in self.principals for a in p.personal_accounts],
+            ),
+            ("client_accounts[].id", [a.id for a in self.client_accounts]),
+            ("firm_accounts[].id", [a.id for a in self.firm_accounts]),
+        ):
+            for account in ids:
+                if account in accounts:
+                    raise ValueError(f"{label}: account {account!r} is defined twice")
+                accounts.add(account)
+        return self
+
+    # Lookups used by every stage; computed on demand, the model is frozen.
+    def principal(self, principal_id: str) -> Principal | None:
+        for p in self.principals:
+            if p.id == principal_id:
+                return p.to_domain()
+        return None
+
+    def accounts(self) -> dict[str, Account]:
+        result: dict[str, Account] = {}
+        for p in self.principals:
+            for a in p.personal_accounts:
+                result[a] = Account(a, AccountType.PERSONAL, p.id, p.id, p.desk)
+        for c in self.client_accounts:
+            result[c.id] = Account(c.id, AccountType.CLIENT, c.owner, c.beneficial_owner or c.owner, c.desk)
+        for f in self.firm_accounts:
+            result[f.id] = Account(f.id, AccountType.FIRM, f.owner, f.beneficial_owner or f.owner, f.desk)
+        return result
+
+    def approved_venues(self) -> frozenset[str]:
+        return frozenset(v.id for v in self.venues if v.approved)
+
+    def venue_list(self) -> tuple[Venue, ...]:
+        return tuple(Venue(v.id, v.name, v.mic) for v in self.venues)
+
+
+class ConfigError(Exception):
+    """A firm file that cannot be used; the message names the file and the key path."""
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def parse_config(data: dict[str, object], source: str = "<config>") -> FirmConfig:
+    try:
+        return FirmConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _key_path(tuple(err["loc"]))
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; see docs/configuration.md)"
+            lines.append(f"{source}: {where}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: Path | str) -> FirmConfig:
+    """Read and validate a firm file; a ConfigError names the file and each bad key path."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such firm file; pass --config PATH") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))
