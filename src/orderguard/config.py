@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from orderguard._config_errors import describe
 from orderguard.domain import Account, AccountType, Principal, Role, Venue
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
@@ -33,6 +34,8 @@ class PrincipalConfig(_Strict):
     desk: str | None = None
     email: str | None = None
     personal_accounts: tuple[Id, ...] = ()
+    # People this principal must never investigate, nor be investigated by (relatives, partners).
+    conflicted_with: tuple[Id, ...] = ()
 
     def to_domain(self) -> Principal:
         return Principal(self.id, self.name, frozenset(self.roles), self.desk, self.email)
@@ -63,7 +66,17 @@ class BusinessHours(_Strict):
     timezone: str = "America/New_York"
     start: time = time(6, 0)
     end: time = time(22, 0)
-    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    weekdays: tuple[Annotated[int, Field(ge=0, le=6)], ...] = (0, 1, 2, 3, 4)  # 0 = Monday
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: object) -> object:
+        # Pydantic would read 6 as 00:00:06; a firm file meaning 06:00 must say so.
+        if isinstance(value, int | float):
+            raise ValueError(  # noqa: TRY004  Pydantic turns only ValueError into a validation error
+                f'a time of day is written "HH:MM" or "HH:MM:SS" (e.g. "06:00"), not {value!r}'
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -162,7 +175,7 @@ class ControlsConfig(_Strict):
     holding_period_days: int = Field(30, ge=0)
     restricted_symbols: tuple[str, ...] = ()
     related_instruments: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    sod_conflicts: tuple[tuple[Role, ...], ...] = ()
+    sod_conflicts: tuple[Annotated[tuple[Role, ...], Field(min_length=2)], ...] = ()
 
 
 class FirmConfig(_Strict):
@@ -179,24 +192,29 @@ class FirmConfig(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> FirmConfig:
-        seen: dict[str, str] = {}
-        for i, p in enumerate(self.principals):
-            if p.id in seen:
-                raise ValueError(f"principals[{i}].id: {p.id!r} is defined twice")
-            seen[p.id] = "principal"
-        accounts: set[str] = set()
-        for label, ids in (
-            (
-                "principals[].personal_accounts",
-                [a for p in self.principals for a in p.personal_accounts],
-            ),
-            ("client_accounts[].id", [a.id for a in self.client_accounts]),
-            ("firm_accounts[].id", [a.id for a in self.firm_accounts]),
-        ):
-            for account in ids:
-                if account in accounts:
-                    raise ValueError(f"{label}: account {account!r} is defined twice")
-                accounts.add(account)
+        _unique("principal id", [(f"principals[{i}].id", p.id) for i, p in enumerate(self.principals)])
+        _unique("venue id", [(f"venues[{i}].id", v.id) for i, v in enumerate(self.venues)])
+        _unique(
+            "account",
+            [
+                *(
+                    (f"principals[{i}].personal_accounts[{j}]", a)
+                    for i, p in enumerate(self.principals)
+                    for j, a in enumerate(p.personal_accounts)
+                ),
+                *((f"client_accounts[{i}].id", a.id) for i, a in enumerate(self.client_accounts)),
+                *((f"firm_accounts[{i}].id", a.id) for i, a in enumerate(self.firm_accounts)),
+            ],
+        )
+        # Static separation of duties: a firm file that already holds a conflict must not load.
+        from orderguard.policy.sod import conflict_sets, principal_violations
+
+        problems = principal_violations(
+            ((f"principals[{i}].roles", p.to_domain()) for i, p in enumerate(self.principals)),
+            conflict_sets(self.controls.sod_conflicts),
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     # Lookups used by every stage; computed on demand, the model is frozen.
@@ -224,29 +242,27 @@ class FirmConfig(_Strict):
         return tuple(Venue(v.id, v.name, v.mic) for v in self.venues)
 
 
+def _unique(what: str, entries: list[tuple[str, str]]) -> None:
+    """Refuse a value defined at two key paths, naming both."""
+    first_at: dict[str, str] = {}
+    for path, value in entries:
+        if value in first_at:
+            raise ValueError(
+                f"{path}: {what} {value!r} is already defined at {first_at[value]}; each must be unique"
+            )
+        first_at[value] = path
+
+
 class ConfigError(Exception):
     """A firm file that cannot be used; the message names the file and the key path."""
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
 def parse_config(data: dict[str, object], source: str = "<config>") -> FirmConfig:
+    """Validate already-parsed TOML; a ConfigError names ``source`` and each bad key path."""
     try:
         return FirmConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = _key_path(tuple(err["loc"]))
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (check the spelling; see docs/configuration.md)"
-            lines.append(f"{source}: {where}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(describe(exc, source, FirmConfig)) from None
 
 
 def load_config(path: Path | str) -> FirmConfig:
@@ -258,4 +274,9 @@ def load_config(path: Path | str) -> FirmConfig:
         raise ConfigError(f"{path}: no such firm file; pass --config PATH") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not UTF-8 text; save the firm file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the firm file: {exc.strerror}") from None
     return parse_config(data, str(path))

@@ -36,6 +36,9 @@ class ReasonCode(StrEnum):
     REPLAYED = "REPLAYED"
     EXPIRED = "EXPIRED"
     KEY_REVOKED = "KEY_REVOKED"
+    KEY_EXPIRED = "KEY_EXPIRED"  # outside its validity window: rotated out, or not yet active
+    ATTESTATION_INVALID = "ATTESTATION_INVALID"  # present but forged, for another order, or a refusal
+    CASE_CONFLICT_OF_INTEREST = "CASE_CONFLICT_OF_INTEREST"  # investigator is the subject or conflicted
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,286 @@
+"""The approval engine: open a request, collect votes, decide whether the action may execute.
+
+Rules enforced here, each refusal with its reason code and an audit entry:
+the approver is never the initiator (SOD_SELF_APPROVAL); the approver holds an eligible role
+(APPROVAL_NOT_ELIGIBLE); each person counts once (APPROVAL_DUPLICATE_APPROVER); a vote binds to
+the request id and content digest (APPROVAL_REPLAYED, APPROVAL_STALE); requests expire
+(APPROVAL_EXPIRED); one rejection by an eligible approver ends the request (APPROVAL_REJECTED);
+an executed request is spent (APPROVAL_REPLAYED). Every entry is appended to the audit sink
+before the store changes, so the log never lags the state.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import replace
+
+from orderguard.approvals.model import (
+    ApprovalRequest,
+    ApprovalRule,
+    RequestStatus,
+    SensitiveAction,
+    Verdict,
+    Vote,
+    canonical_digest,
+)
+from orderguard.approvals.store import ApprovalStore
+from orderguard.domain import AuditAction, AuditEntry, AuditSink, Decision, ReasonCode
+from orderguard.policy.directory import RoleDirectory
+
+NS = 1_000_000_000
+
+
+class ApprovalEngine:
+    """Four-eyes (or N-eyes) approval for sensitive actions."""
+
+    def __init__(
+        self,
+        store: ApprovalStore,
+        audit: AuditSink,
+        directory: RoleDirectory,
+        rules: Mapping[SensitiveAction, ApprovalRule],
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.directory = directory
+        self.rules = dict(rules)
+
+    # ---- opening and changing requests ------------------------------------------------------
+    def open(
+        self,
+        action: SensitiveAction,
+        object_id: str,
+        initiator: str,
+        content: Mapping[str, object],
+        now: int,
+    ) -> tuple[Decision, ApprovalRequest | None]:
+        """Open a request for ``action`` on ``object_id`` with the exact ``content`` to approve."""
+        rule = self.rules[action]
+        principal = self.directory.get(initiator)
+        if principal is None or initiator in self.directory.suspended:
+            decision = Decision.deny(ReasonCode.NOT_AUTHORIZED, f"{initiator!r} is unknown or suspended")
+            self.record(object_id, initiator, now, AuditAction.REFUSED, decision)
+            return decision, None
+        request = ApprovalRequest(
+            id=f"apr-{secrets.token_hex(8)}",
+            action=action,
+            object_id=object_id,
+            initiator=initiator,
+            content=dict(content),
+            digest=canonical_digest(action, object_id, content),
+            created_ns=now,
+            expires_ns=now + int(rule.ttl_seconds * NS),
+            quorum=rule.quorum,
+            eligible_roles=rule.eligible_roles,
+        )
+        decision = Decision.allow(f"{action.value} on {object_id} needs {rule.quorum} approval(s)")
+        self.record(request.id, initiator, now, AuditAction.REQUESTED, decision, after=request)
+        self.store.save(request)
+        return decision, request
+
+    def modify(self, request_id: str, actor: str, content: Mapping[str, object], now: int) -> Decision:
+        """Change what is to be approved (initiator only); every earlier approval becomes stale."""
+        request = self.store.get(request_id)
+        refusal = self.closed_refusal(request, request_id, now)
+        if refusal is None and request is not None and actor != request.initiator:
+            refusal = Decision.deny(ReasonCode.NOT_AUTHORIZED, f"only the initiator may modify {request_id}")
+        if refusal is not None or request is None:
+            return self.refuse(request_id, actor, now, refusal)
+        changed = replace(
+            request,
+            content=dict(content),
+            digest=canonical_digest(request.action, request.object_id, content),
+        )
+        decision = Decision.allow(
+            f"{request_id} modified; {len(request.current_approvers())} approval(s) now stale"
+        )
+        self.record(request_id, actor, now, AuditAction.MODIFIED, decision, before=request, after=changed)
+        self.store.save(changed)
+        return decision
+
+    # ---- votes ------------------------------------------------------------------------------
+    def approve(self, request_id: str, approver: str, digest: str, now: int) -> Decision:
+        """``approver`` approves ``request_id`` as it stood at ``digest``."""
+        return self.vote(Vote(request_id, approver, digest, Verdict.APPROVE, now), request_id, now)
+
+    def reject(self, request_id: str, approver: str, digest: str, now: int, note: str = "") -> Decision:
+        """One rejection by an eligible approver ends the request."""
+        return self.vote(Vote(request_id, approver, digest, Verdict.REJECT, now, note), request_id, now)
+
+    def vote(self, vote: Vote, request_id: str, now: int) -> Decision:
+        """Apply ``vote`` to ``request_id``; a vote issued for another request is refused as a replay."""
+        request = self.store.get(request_id)
+        refusal = self._vote_refusal(vote, request, request_id, now)
+        if refusal is not None or request is None:
+            return self.refuse(request_id, vote.approver, now, refusal)
+        if vote.verdict is Verdict.REJECT:
+            updated = replace(
+                request, votes=(*request.votes, vote), status=RequestStatus.REJECTED, closed_reason=vote.note
+            )
+            decision = Decision.deny(ReasonCode.APPROVAL_REJECTED, f"{vote.approver} rejected {request_id}")
+            self.record(
+                request_id, vote.approver, now, AuditAction.REJECTED, decision, before=request, after=updated
+            )
+        else:
+            updated = replace(request, votes=(*request.votes, vote))
+            have = len(updated.current_approvers())
+            decision = Decision.allow(f"{vote.approver} approved {request_id} ({have} of {request.quorum})")
+            self.record(
+                request_id, vote.approver, now, AuditAction.APPROVED, decision, before=request, after=updated
+            )
+        self.store.save(updated)
+        return decision
+
+    def _vote_refusal(  # noqa: PLR0911 - one guard clause per rule reads best
+        self, vote: Vote, request: ApprovalRequest | None, request_id: str, now: int
+    ) -> Decision | None:
+        if vote.request_id != request_id:
+            return Decision.deny(
+                ReasonCode.APPROVAL_REPLAYED,
+                f"a vote issued for {vote.request_id} cannot be applied to {request_id}",
+            )
+        if request is None:
+            return Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no approval request {request_id!r}")
+        if vote.approver in request.interested():
+            return Decision.deny(
+                ReasonCode.SOD_SELF_APPROVAL, f"{vote.approver} initiated {request_id} and may not approve it"
+            )
+        approver = self.directory.get(vote.approver)
+        if (
+            approver is None
+            or vote.approver in self.directory.suspended
+            or not (approver.roles & request.eligible_roles)
+        ):
+            roles = ", ".join(sorted(r.value for r in request.eligible_roles))
+            return Decision.deny(
+                ReasonCode.APPROVAL_NOT_ELIGIBLE,
+                f"{vote.approver} holds none of the approver roles ({roles})",
+            )
+        closed = self.closed_refusal(request, request_id, now)
+        if closed is not None:
+            return closed
+        if vote.digest != request.digest:
+            return Decision.deny(
+                ReasonCode.APPROVAL_STALE,
+                f"{request_id} changed since {vote.approver} saw it (digest {vote.digest[:12]}...)",
+            )
+        if vote.verdict is Verdict.APPROVE and vote.approver in request.current_approvers():
+            return Decision.deny(
+                ReasonCode.APPROVAL_DUPLICATE_APPROVER, f"{vote.approver} already approved {request_id}"
+            )
+        return None
+
+    # ---- execution --------------------------------------------------------------------------
+    def readiness(  # noqa: PLR0911 - one guard clause per rule reads best
+        self, request: ApprovalRequest | None, action: SensitiveAction, object_id: str, digest: str, now: int
+    ) -> Decision:
+        """May the action on ``object_id`` with content ``digest`` execute under ``request`` now?"""
+        if request is None:
+            return Decision.deny(
+                ReasonCode.APPROVAL_REQUIRED, f"{action.value} on {object_id} needs approval"
+            )
+        if request.action is not action or request.object_id != object_id:
+            return Decision.deny(
+                ReasonCode.APPROVAL_REPLAYED,
+                f"{request.id} approves {request.action.value} on {request.object_id}, not {object_id}",
+            )
+        # No write here: readiness is part of the side-effect-free order check.
+        closed = self.closed_refusal(request, request.id, now, mark_expired=False)
+        if closed is not None:
+            return closed
+        if digest != request.digest:
+            return Decision.deny(
+                ReasonCode.APPROVAL_STALE,
+                f"{object_id} differs from what {request.id} approved; approve again",
+            )
+        if request.quorum_met:
+            return Decision.allow(
+                f"{request.id}: approved by {', '.join(sorted(request.current_approvers()))}"
+            )
+        grant = request.break_glass
+        if grant is not None and grant.active(now):
+            return Decision.allow(f"{request.id}: break-glass by {grant.invoker} ({grant.reason})")
+        have = len(request.current_approvers())
+        return Decision.deny(
+            ReasonCode.APPROVAL_REQUIRED, f"{request.id} has {have} of {request.quorum} approval(s)"
+        )
+
+    def execute(
+        self,
+        request_id: str,
+        action: SensitiveAction,
+        object_id: str,
+        content: Mapping[str, object],
+        *,
+        actor: str,
+        now: int,
+    ) -> Decision:
+        """Audit and spend an approved request for exactly ``content``; the caller acts only if allowed."""
+        request = self.store.get(request_id)
+        decision = self.readiness(
+            request, action, object_id, canonical_digest(action, object_id, content), now
+        )
+        if not decision.allowed or request is None:
+            return self.refuse(request_id, actor, now, decision)
+        executed = replace(request, status=RequestStatus.EXECUTED)
+        self.record(request_id, actor, now, AuditAction.EXECUTED, decision, before=request, after=executed)
+        self.store.save(executed)
+        return decision
+
+    def consume(self, request_id: str) -> None:
+        """Mark the request executed so its approvals can never be used again (caller audits first)."""
+        request = self.store.get(request_id)
+        if request is not None:
+            self.store.save(replace(request, status=RequestStatus.EXECUTED))
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def closed_refusal(
+        self, request: ApprovalRequest | None, request_id: str, now: int, *, mark_expired: bool = True
+    ) -> Decision | None:
+        """A refusal if the request no longer accepts votes or execution; marks it expired when due."""
+        if request is None:
+            return Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no approval request {request_id!r}")
+        if request.status is RequestStatus.EXECUTED:
+            return Decision.deny(
+                ReasonCode.APPROVAL_REPLAYED, f"{request_id} was already executed; approvals are spent"
+            )
+        if request.status is RequestStatus.REJECTED:
+            return Decision.deny(ReasonCode.APPROVAL_REJECTED, f"{request_id} was rejected")
+        if request.status is RequestStatus.EXPIRED or now >= request.expires_ns:
+            if mark_expired and request.status is not RequestStatus.EXPIRED:
+                self.store.save(replace(request, status=RequestStatus.EXPIRED))
+            return Decision.deny(ReasonCode.APPROVAL_EXPIRED, f"{request_id} expired")
+        return None
+
+    def refuse(self, request_id: str, actor: str, now: int, refusal: Decision | None) -> Decision:
+        decision = refusal or Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no approval request {request_id!r}")
+        self.record(request_id, actor, now, AuditAction.REFUSED, decision)
+        return decision
+
+    def record(
+        self,
+        object_id: str,
+        actor: str,
+        now: int,
+        action: AuditAction,
+        decision: Decision,
+        *,
+        before: ApprovalRequest | None = None,
+        after: ApprovalRequest | None = None,
+    ) -> int:
+        """Append one approval entry to the audit log (returns once durable)."""
+        return self.audit.append(
+            AuditEntry(
+                kind="approval",
+                action=action,
+                object_id=object_id,
+                actor=actor,
+                ts=now,
+                before=None if before is None else before.summary(),
+                after=None if after is None else after.summary(),
+                decision="allow" if decision.allowed else "deny",
+                reason_code=decision.reason.value,
+                policy_ids=decision.policy_ids,
+            )
+        )

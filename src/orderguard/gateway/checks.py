@@ -1,0 +1,114 @@
+"""The control check for one order: authorize -> SoD -> approval state -> venue -> pre-clearance.
+
+Everything is in memory and side-effect free; ``ControlsGate`` writes the decision to the audit
+log and only then lets the order go. Cedar sees the order as discrete facts (desk, account type,
+venue approved, large, quorum met) so its decisions memoise well (see policy/authorizer.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orderguard.approvals.engine import ApprovalEngine
+from orderguard.approvals.model import ApprovalRequest, SensitiveAction, canonical_digest
+from orderguard.config import FirmConfig
+from orderguard.domain import Account, AccountType, Decision, ReasonCode
+from orderguard.gateway.orders import OrderTicket
+from orderguard.gateway.preclearance import PreClearance
+from orderguard.gateway.venues import VenueAllowlist
+from orderguard.policy.authorizer import AuthzDecision, CedarAuthorizer
+from orderguard.policy.context import BusinessHoursClock, order_context
+from orderguard.policy.directory import RoleDirectory
+
+_LATER_STEPS = frozenset({ReasonCode.APPROVAL_REQUIRED, ReasonCode.VENUE_NOT_APPROVED})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The decision for one order, the account it concerns and the approval request it would spend."""
+
+    decision: Decision
+    account: Account | None = None
+    approval: ApprovalRequest | None = None
+
+
+class OrderControls:
+    """Runs every pre-trade control for an order and returns one decision."""
+
+    def __init__(
+        self,
+        config: FirmConfig,
+        *,
+        directory: RoleDirectory,
+        authorizer: CedarAuthorizer,
+        approvals: ApprovalEngine,
+        venues: VenueAllowlist,
+        preclearance: PreClearance,
+    ) -> None:
+        self.large_notional = config.controls.large_order_notional
+        self.accounts = config.accounts()
+        self.directory = directory
+        self.authorizer = authorizer
+        self.approvals = approvals
+        self.venues = venues
+        self.preclearance = preclearance
+        self.business_hours = BusinessHoursClock(config.business_hours)
+
+    def check(self, order: OrderTicket, action: str = "submit_order") -> CheckResult:
+        """Decide ``order``; the first failing step in pipeline order gives the reason code."""
+        account = self.accounts.get(order.account)
+        if self.directory.get(order.actor) is None or account is None:
+            return CheckResult(
+                Decision.deny(
+                    ReasonCode.NOT_AUTHORIZED,
+                    f"unknown principal {order.actor!r} or account {order.account!r}",
+                )
+            )
+        large = order.notional > self.large_notional
+        approval: Decision | None = None
+        request: ApprovalRequest | None = None
+        if large:
+            store = self.approvals.store
+            request = (
+                store.get(order.approval_request_id)
+                if order.approval_request_id
+                else store.by_object(SensitiveAction.LARGE_ORDER, order.order_id)
+            )
+            digest = canonical_digest(SensitiveAction.LARGE_ORDER, order.order_id, order.approval_content())
+            approval = self.approvals.readiness(
+                request, SensitiveAction.LARGE_ORDER, order.order_id, digest, order.ts
+            )
+        venue_approved = order.venue in self.venues
+        context = order_context(
+            account,
+            venue=order.venue,
+            venue_approved=venue_approved,
+            business_hours=self.business_hours(order.ts),
+            large=large,
+            quorum_met=approval is not None and approval.allowed,
+        )
+        authz = self.authorizer.authorize(order.actor, action, "Order", context)
+        return CheckResult(self._decide(order, account, authz, approval), account, request)
+
+    def _decide(  # noqa: PLR0911 - one return per pipeline step, in pipeline order
+        self, order: OrderTicket, account: Account, authz: AuthzDecision, approval: Decision | None
+    ) -> Decision:
+        ids = authz.policy_ids
+        if not authz.allowed and authz.reason not in _LATER_STEPS:
+            return Decision.deny(authz.reason, authz.message, ids)
+        sod = self.directory.sod_decision(order.actor)
+        if sod is not None:
+            return sod
+        if approval is not None and not approval.allowed:
+            return Decision.deny(approval.reason, approval.message, ids)
+        if not authz.allowed:
+            return Decision.deny(authz.reason, authz.message, ids)
+        if account.type is AccountType.PERSONAL:
+            cleared = self.preclearance.cleared(
+                order.actor, order.account, symbol=order.symbol, side=order.side, qty=order.qty, now=order.ts
+            )
+            if not cleared.allowed:
+                return Decision.deny(cleared.reason, cleared.message, ids)
+        if approval is not None:
+            return Decision.allow(f"{authz.message}; {approval.message}", ids)
+        return Decision.allow(authz.message, ids)

@@ -1,0 +1,114 @@
+"""The controls gate: decide an order, write the decision to the audit log, then (and only then) go.
+
+``submit`` returns only after ``AuditSink.append`` has returned (durable). On "go" it spends the
+order's approval request, records the order for pre-clearance blackouts and, for a personal
+trade, spends the clearance. An order to an unapproved venue is blocked and alerted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from orderguard.config import FirmConfig
+from orderguard.domain import AccountType, AuditAction, AuditEntry, AuditSink, Decision, ReasonCode
+from orderguard.domain.alerts import Alert
+from orderguard.gateway.checks import CheckResult, OrderControls
+from orderguard.gateway.orders import OrderTicket
+
+
+class AlertSink(Protocol):
+    """Where a control's alerts go (the cases stage, a queue, a list in tests)."""
+
+    def raise_alert(self, alert: Alert) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """The decision, the audit index it was recorded at and any alerts raised."""
+
+    decision: Decision
+    audit_index: int
+    alerts: tuple[Alert, ...] = ()
+
+    @property
+    def go(self) -> bool:
+        return self.decision.allowed
+
+
+class ControlsGate:
+    """Order intake in front of execution: controls, then the audit log, then go / no go."""
+
+    def __init__(
+        self, controls: OrderControls, audit: AuditSink, config: FirmConfig, alerts: AlertSink | None = None
+    ):
+        self.controls = controls
+        self.audit = audit
+        self.alerts = alerts
+        self.route_rule = config.detectors.unusual_route
+
+    def submit(self, order: OrderTicket, action: str = "submit_order") -> GateResult:
+        """Decide, audit, then apply the decision's effects; the caller executes only if ``go``."""
+        result = self.controls.check(order, action)
+        decision = result.decision
+        index = self.audit.append(
+            AuditEntry(
+                kind="order",
+                action=(AuditAction.CREATED if action == "submit_order" else AuditAction.MODIFIED)
+                if decision.allowed
+                else AuditAction.REFUSED,
+                object_id=order.order_id,
+                actor=order.actor,
+                ts=order.ts,
+                after=order.record(),
+                ip=order.ip,
+                session_id=order.session_id,
+                decision="allow" if decision.allowed else "deny",
+                reason_code=decision.reason.value,
+                policy_ids=decision.policy_ids,
+            )
+        )
+        alerts: tuple[Alert, ...] = ()
+        if decision.allowed:
+            self._went(order, result)
+        elif decision.reason is ReasonCode.VENUE_NOT_APPROVED:
+            alerts = (self._route_alert(order, decision),)
+        return GateResult(decision, index, alerts)
+
+    def _went(self, order: OrderTicket, result: CheckResult) -> None:
+        controls = self.controls
+        if result.approval is not None:
+            controls.approvals.consume(result.approval.id)
+        if result.account is not None and result.account.type is AccountType.PERSONAL:
+            controls.preclearance.spend(order.actor, order.account, order.symbol, order.side, order.ts)
+        elif result.account is not None:
+            controls.preclearance.client_order(order.order_id, order.symbol, result.account.desk, order.ts)
+
+    def _route_alert(self, order: OrderTicket, decision: Decision) -> Alert:
+        alert = Alert.build(
+            rule="unusual_route",
+            severity=self.route_rule.severity,
+            actor=order.actor,
+            symbol=order.symbol,
+            ts=order.ts,
+            event_ids=(order.order_id,),
+            explanation=f"{order.actor} routed {order.order_id} to unapproved venue {order.venue}; blocked",
+            action=self.route_rule.action,
+            scope="controls",
+        )
+        self.audit.append(
+            AuditEntry(
+                kind="alert",
+                action=AuditAction.ALERTED,
+                object_id=order.order_id,
+                actor=order.actor,
+                ts=order.ts,
+                after={"rule": alert.rule, "venue": order.venue, "explanation": alert.explanation},
+                decision="deny",
+                reason_code=decision.reason.value,
+                policy_ids=decision.policy_ids,
+            )
+        )
+        if self.alerts is not None:
+            self.alerts.raise_alert(alert)
+        return alert

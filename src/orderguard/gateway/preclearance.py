@@ -1,0 +1,190 @@
+"""Personal-trade pre-clearance: the preventive twin of front-running detection.
+
+A personal trade is denied when its symbol, or an instrument related to it in the firm file, is
+on the restricted list (RESTRICTED_SYMBOL); while a client order in it is working, or executed
+within ``preclearance_blackout_seconds``, and the employee could see that order (same desk, viewed
+it, or holds a read-all role) (PRECLEARANCE_BLACKOUT); or when it reverses a personal trade in
+the same symbol within ``holding_period_days`` (HOLDING_PERIOD). A granted clearance is valid
+for one trade, same symbol, side and at most the cleared quantity, for ``CLEARANCE_TTL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from orderguard.config import ControlsConfig
+from orderguard.domain import Account, AuditAction, AuditEntry, AuditSink, Decision, ReasonCode, Role, Side
+from orderguard.policy.directory import RoleDirectory
+
+NS: Final = 1_000_000_000
+CLEARANCE_TTL_SECONDS: Final = 24 * 3600
+READ_ALL_ROLES: Final = frozenset({Role.COMPLIANCE, Role.SECURITY, Role.ORDER_APPROVER})
+
+
+@dataclass(slots=True)
+class ClientOrderState:
+    order_id: str
+    symbol: str
+    desk: str | None
+    working: bool
+    last_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Clearance:
+    clearance_id: str
+    principal: str
+    account: str
+    symbol: str
+    side: Side
+    qty: float
+    expires_ns: int
+
+
+def related_closure(related: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
+    """Symmetric relation: AAPL -> {AAPL-OPT} also gives AAPL-OPT -> {AAPL}; each symbol relates to itself."""
+    groups: dict[str, set[str]] = {}
+    for root, others in related.items():
+        members = {root, *others}
+        for m in members:
+            groups.setdefault(m, {m}).update(members)
+    return {k: frozenset(v) for k, v in groups.items()}
+
+
+class PreClearance:
+    """Pre-clearance requests and the facts they rest on (client orders, views, personal trades)."""
+
+    def __init__(
+        self,
+        controls: ControlsConfig,
+        directory: RoleDirectory,
+        accounts: Mapping[str, Account],
+        audit: AuditSink,
+    ) -> None:
+        self.restricted = frozenset(controls.restricted_symbols)
+        self.related = related_closure(controls.related_instruments)
+        self.blackout_ns = int(controls.preclearance_blackout_seconds * NS)
+        self.holding_ns = controls.holding_period_days * 86_400 * NS
+        self.directory = directory
+        self.accounts = accounts
+        self.audit = audit
+        self._orders_by_symbol: dict[str, dict[str, ClientOrderState]] = {}
+        self._orders: dict[str, ClientOrderState] = {}
+        self._viewed: dict[str, set[str]] = {}
+        self._last_trade: dict[tuple[str, str], tuple[Side, int]] = {}
+        self._clearances: dict[tuple[str, str, str], Clearance] = {}
+
+    # ---- facts ---------------------------------------------------------------------------------
+    def client_order(
+        self, order_id: str, symbol: str, desk: str | None, ts: int, *, working: bool = True
+    ) -> None:
+        """A client order was accepted (working) or executed (working=False) at ``ts``."""
+        state = self._orders.get(order_id)
+        if state is None:
+            state = ClientOrderState(order_id, symbol, desk, working, ts)
+            self._orders[order_id] = state
+            self._orders_by_symbol.setdefault(symbol, {})[order_id] = state
+        else:
+            state.working, state.last_ns = working, ts
+
+    def order_viewed(self, principal: str, order_id: str) -> None:
+        self._viewed.setdefault(principal, set()).add(order_id)
+
+    def personal_trade_done(self, principal: str, symbol: str, side: Side, ts: int) -> None:
+        self._last_trade[(principal, symbol)] = (side, ts)
+
+    # ---- decisions -----------------------------------------------------------------------------
+    def evaluate(self, principal_id: str, symbol: str, side: Side, now: int) -> Decision:
+        """The pre-clearance rules without side effects (no audit, no clearance)."""
+        group = self.related.get(symbol, frozenset({symbol}))
+        hit = group & self.restricted
+        if hit:
+            return Decision.deny(
+                ReasonCode.RESTRICTED_SYMBOL,
+                f"{symbol} is restricted ({', '.join(sorted(hit))} on the restricted list)",
+            )
+        principal = self.directory.get(principal_id)
+        read_all = principal is not None and bool(principal.roles & READ_ALL_ROLES)
+        desk = None if principal is None else principal.desk
+        viewed = self._viewed.get(principal_id, set())
+        for member in group:
+            for state in self._orders_by_symbol.get(member, {}).values():
+                live = state.working or now - state.last_ns <= self.blackout_ns
+                visible = read_all or (desk is not None and desk == state.desk) or state.order_id in viewed
+                if live and visible:
+                    status = "working" if state.working else "recently executed"
+                    return Decision.deny(
+                        ReasonCode.PRECLEARANCE_BLACKOUT,
+                        f"client order {state.order_id} in {member} is {status}, visible to {principal_id}",
+                    )
+        last = self._last_trade.get((principal_id, symbol))
+        if last is not None and last[0] is not side and now - last[1] < self.holding_ns:
+            days = self.holding_ns // (86_400 * NS)
+            return Decision.deny(
+                ReasonCode.HOLDING_PERIOD,
+                f"{principal_id} traded {symbol} ({last[0].value}) less than {days} days ago",
+            )
+        return Decision.allow(f"{side.value} {symbol} pre-cleared for {principal_id}")
+
+    def request(
+        self, principal_id: str, account: str, *, symbol: str, side: Side, qty: float, now: int
+    ) -> tuple[Decision, Clearance | None]:
+        """Ask to trade personally; request and decision are audited, a granted clearance is kept."""
+        owner = self.accounts.get(account)
+        if owner is None or owner.owner != principal_id:
+            decision = Decision.deny(
+                ReasonCode.NOT_AUTHORIZED, f"{account} is not a personal account of {principal_id}"
+            )
+        else:
+            decision = self.evaluate(principal_id, symbol, side, now)
+        clearance = None
+        if decision.allowed:
+            clearance = Clearance(
+                f"pc-{secrets.token_hex(6)}",
+                principal_id,
+                account,
+                symbol,
+                side,
+                qty,
+                now + CLEARANCE_TTL_SECONDS * NS,
+            )
+        self.audit.append(
+            AuditEntry(
+                kind="preclearance",
+                action=AuditAction.DECIDED,
+                object_id=clearance.clearance_id if clearance else f"{principal_id}:{symbol}",
+                actor=principal_id,
+                ts=now,
+                after={"account": account, "symbol": symbol, "side": side.value, "qty": qty},
+                decision="allow" if decision.allowed else "deny",
+                reason_code=decision.reason.value,
+            )
+        )
+        if clearance is not None:
+            self._clearances[(principal_id, account, symbol)] = clearance
+        return decision, clearance
+
+    def cleared(
+        self, principal_id: str, account: str, *, symbol: str, side: Side, qty: float, now: int
+    ) -> Decision:
+        """Does a valid clearance cover this trade? Rules run again: a blackout may have begun since."""
+        clearance = self._clearances.get((principal_id, account, symbol))
+        if (
+            clearance is None
+            or clearance.side is not side
+            or qty > clearance.qty
+            or now >= clearance.expires_ns
+        ):
+            return Decision.deny(
+                ReasonCode.PRECLEARANCE_REQUIRED,
+                f"no valid pre-clearance for {principal_id} to {side.value} {qty:g} {symbol} in {account}",
+            )
+        return self.evaluate(principal_id, symbol, side, now)
+
+    def spend(self, principal_id: str, account: str, symbol: str, side: Side, ts: int) -> None:
+        """The cleared trade went ahead: the clearance is used up and the holding period starts."""
+        self._clearances.pop((principal_id, account, symbol), None)
+        self.personal_trade_done(principal_id, symbol, side, ts)
