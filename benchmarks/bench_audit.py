@@ -1,0 +1,232 @@
+"""Audit log: durable appends/s and latency (1, 8, 64 writer threads), full verify, append-to-checkpoint.
+
+Run: .venv/bin/python benchmarks/bench_audit.py [--seconds 3] [--verify-entries 200000] [--quick]
+
+Each append configuration runs on a fresh database for ``--seconds`` of wall time
+with N threads, each appending one entry at a time and waiting for durability;
+the log signs checkpoints in the background as in production. A second row per
+backend uses ``append_many`` (64 threads x 64 entries per call) to show what the
+storage sustains when callers hand over entries in groups. Verification re-hashes
+a log of ``--verify-entries`` entries; the baseline is the bare SHA-256 work per
+entry (leaf + payload commitment + one tree node) in a Python loop. PostgreSQL
+runs on a throwaway local cluster (fsync on) started from the machine's binaries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.pg import start_cluster
+
+from orderguard.audit.keys import KeySet, NoteSigner
+from orderguard.audit.log import AuditLog
+from orderguard.audit.verify import verify_log
+from orderguard.domain.audit import AuditAction, AuditEntry
+from orderguard.storage import make_engine
+from orderguard.storage.migrate import upgrade
+
+
+def entry(number: int) -> AuditEntry:
+    return AuditEntry(
+        kind="order",
+        action=AuditAction.CREATED,
+        object_id=f"ord-{number}",
+        actor="trader-7",
+        ts=time.time_ns(),
+        after={"symbol": "ACME", "side": "buy", "qty": 100, "price": 12.5, "venue": "XNAS"},
+        ip="10.0.0.7",
+        session_id="s-1",
+        decision="allow",
+        reason_code="ALLOWED",
+        policy_ids=("venue-allowlist",),
+    )
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def run_appends(url: str, threads: int, seconds: float, group: int = 1) -> tuple[float, float, float, float]:
+    """(appends/s, p50 ms, p99 ms, entries per commit): ``threads`` writers, ``group`` entries per call."""
+    upgrade(url)
+    log = AuditLog(url, signer=NoteSigner.generate("bench"))
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+    start_gate = threading.Barrier(threads + 1)
+
+    def writer(slot: int) -> None:
+        mine, clock, number = latencies[slot], time.perf_counter, slot * 10_000_000
+        start_gate.wait()
+        while clock() < stop:
+            t0 = clock()
+            if group == 1:
+                log.append(entry(number))
+            else:
+                log.append_many([entry(number + k) for k in range(group)])
+            mine.append(clock() - t0)
+            number += group
+        counts[slot] = len(mine) * group
+
+    workers = [threading.Thread(target=writer, args=(slot,)) for slot in range(threads)]
+    for worker in workers:
+        worker.start()
+    began = time.perf_counter()
+    start_gate.wait()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - began
+    batches = log.batches_written
+    log.close()
+    flat = [value for chunk in latencies for value in chunk]
+    per_commit = sum(counts) / max(batches, 1)
+    return sum(counts) / elapsed, percentile(flat, 0.5) * 1e3, percentile(flat, 0.99) * 1e3, per_commit
+
+
+def fsync_baseline(directory: str, samples: int = 200) -> float:
+    """Median milliseconds to write 4 KiB and fsync it in ``directory``: the floor under every commit."""
+    path = Path(directory) / "fsync-probe"
+    timings = []
+    with path.open("wb") as handle:
+        for _ in range(samples):
+            began = time.perf_counter()
+            handle.write(b"\0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+            timings.append(time.perf_counter() - began)
+    path.unlink()
+    return statistics.median(timings) * 1e3
+
+
+def fill(url: str, count: int, signer: NoteSigner) -> None:
+    upgrade(url)
+    with AuditLog(url, signer=signer) as log:
+        for start in range(0, count, 5000):
+            log.append_many([entry(n) for n in range(start, min(count, start + 5000))])
+
+
+def run_verify(url: str, count: int, rounds: int) -> tuple[float, float]:
+    """(median entries/s, median seconds) of full verification of a ``count``-entry log."""
+    signer = NoteSigner.generate("bench")
+    fill(url, count, signer)
+    engine = make_engine(url)
+    rates, times = [], []
+    for _ in range(rounds):
+        report = verify_log(engine, KeySet([signer.verifier]))
+        assert report.ok, report.findings
+        rates.append(report.size / report.seconds)
+        times.append(report.seconds)
+    engine.dispose()
+    return statistics.median(rates), statistics.median(times)
+
+
+def hashing_baseline(count: int) -> float:
+    """Entries/s for the SHA-256 calls verification must make per entry, and nothing else."""
+    leaf, payload, node = b"\x01" * 300, b"\x02" * 120, b"\x03" * 64
+    sha256 = hashlib.sha256
+    began = time.perf_counter()
+    for _ in range(count):
+        sha256(b"\x00" + leaf).digest()
+        sha256(payload).digest()
+        sha256(b"\x01" + node).digest()
+    return count / (time.perf_counter() - began)
+
+
+def run_checkpoint_latency(url: str, samples: int) -> tuple[float, float, float]:
+    """(p50, p99, max) ms from an acknowledged append until a signed checkpoint covering it is stored."""
+    upgrade(url)
+    delays: list[float] = []
+    with AuditLog(url, signer=NoteSigner.generate("bench")) as log:
+        for number in range(samples):
+            time.sleep(0.05 + (number % 7) * 0.03)  # appends at irregular moments
+            index = log.append(entry(number))
+            acked = time.perf_counter()
+            while log.checkpointed_size <= index:
+                time.sleep(0.0005)
+            delays.append((log.checkpointed_at - acked) * 1e3)
+    return percentile(delays, 0.5), percentile(delays, 0.99), max(delays)
+
+
+@contextlib.contextmanager
+def backends(with_postgres: bool) -> Iterator[list[tuple[str, Callable[[], str]]]]:
+    with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
+        counter = iter(range(1000))
+
+        def sqlite_url() -> str:
+            return f"sqlite:///{tmp}/audit-{next(counter)}.db"
+
+        stores: list[tuple[str, Callable[[], str]]] = [("SQLite", sqlite_url)]
+        if Path("/dev/shm").is_dir():  # same code, sync made free: shows the CPU ceiling
+
+            def tmpfs_url() -> str:
+                return f"sqlite:////dev/shm/og-bench-audit-{os.getpid()}-{next(counter)}.db"
+
+            stores.append(("SQLite on tmpfs (no real sync)", tmpfs_url))
+        if not with_postgres:
+            yield stores
+            return
+        pg_dir = Path(tmp) / "pg"
+        pg_dir.mkdir()
+        with start_cluster(pg_dir) as cluster:
+            yield [*stores, ("PostgreSQL", cluster.new_database)]
+    for leftover in Path("/dev/shm").glob(f"og-bench-audit-{os.getpid()}-*"):
+        leftover.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="wall time per append configuration")
+    parser.add_argument("--verify-entries", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3, help="verification repetitions (median)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: short, small")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.verify_entries, args.rounds = 0.5, 20_000, 1
+    samples = 10 if args.quick else 40
+    with tempfile.TemporaryDirectory(prefix="bench-audit-fsync-") as probe:
+        print(f"fsync of 4 KiB in {probe}: median {fsync_baseline(probe):.2f} ms\n")
+    print(
+        "| backend | writers | entries per call | durable appends/s | p50 ms | p99 ms | entries per commit |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    with backends(not args.no_postgres) as stores:
+        for name, make_url in stores:
+            for threads, group in ((1, 1), (8, 1), (64, 1), (64, 64)):
+                rate, p50, p99, per_commit = run_appends(make_url(), threads, args.seconds, group)
+                cells = f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f}"
+                print(f"| {name} | {threads} | {group} | {cells} |")
+        print()
+        print("| backend | entries | full verify entries/s | seconds | SHA-256-only baseline entries/s |")
+        print("|---|---:|---:|---:|---:|")
+        baseline = hashing_baseline(args.verify_entries)
+        for name, make_url in stores:
+            if "tmpfs" in name:
+                continue
+            rate, seconds = run_verify(make_url(), args.verify_entries, args.rounds)
+            print(f"| {name} | {args.verify_entries:,} | {rate:,.0f} | {seconds:.2f} | {baseline:,.0f} |")
+        print()
+        print("| backend | samples | append -> signed checkpoint p50 ms | p99 ms | max ms |")
+        print("|---|---:|---:|---:|---:|")
+        for name, make_url in stores:
+            if "tmpfs" in name:
+                continue
+            p50, p99, worst = run_checkpoint_latency(make_url(), samples)
+            print(f"| {name} | {samples} | {p50:.1f} | {p99:.1f} | {worst:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The durable audit log: a single sequencer thread, group commit, and a background checkpointer.
+
+Callers on any thread encode their entry (JSON, salt, payload commitment) and
+join the open batch; the sequencer takes the whole batch, assigns consecutive
+indexes, writes it in one transaction (one sync), and only after the commit
+extends the in-memory Merkle tree and wakes the callers. An index is therefore
+assigned by the sequencer alone, and ``append`` returns only once durable.
+After a failed write the log refuses further appends: the outcome of that
+commit is unknown, and reopening rebuilds the tree from what is really stored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+
+from sqlalchemy import Engine
+
+from orderguard.audit.checkpoint import Checkpoint
+from orderguard.audit.encoding import EncodedEntry, encode_entry
+from orderguard.audit.keys import NoteSigner
+from orderguard.audit.merkle import MerkleTree, hash_leaf
+from orderguard.audit.proofs import consistency_proof, inclusion_proof
+from orderguard.audit.store import AuditStore, BatchWriter, EntryRow, PayloadRow
+from orderguard.domain.audit import AuditEntry
+from orderguard.storage import make_engine
+
+DEFAULT_ORIGIN = "orderguard.local/audit"
+
+
+class AuditLogError(RuntimeError):
+    """The log cannot accept or serve entries; the message says why and what to do."""
+
+
+class _Batch:
+    __slots__ = ("done", "error", "first_index", "items")
+
+    def __init__(self) -> None:
+        self.items: list[EncodedEntry] = []
+        # A lock held until the batch is settled: waiting on it is cheaper than an Event's Condition.
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.first_index = -1
+        self.error: BaseException | None = None
+
+
+class AuditLog:
+    """An ``AuditSink`` backed by the audit tables, with signed checkpoints when given a signer."""
+
+    def __init__(
+        self,
+        url: str | Engine,
+        *,
+        signer: NoteSigner | None = None,
+        origin: str = DEFAULT_ORIGIN,
+        checkpoint_interval: float = 0.1,
+    ) -> None:
+        self._owns_engine = isinstance(url, str)
+        self.engine = make_engine(url) if isinstance(url, str) else url
+        self.store = AuditStore(self.engine)
+        self.origin = origin
+        self.signer = signer
+        self._checkpoint_interval = checkpoint_interval
+        self.tree = self._rebuild_tree()
+        self._tree_lock = threading.Lock()
+        self._batch_lock = threading.Lock()
+        self._open = _Batch()
+        self._work = threading.Event()
+        self._dirty = threading.Event()
+        self._closing = False
+        self._failure: BaseException | None = None
+        self.batches_written = 0
+        self.checkpointed_size = -1  # size of the newest checkpoint this process stored
+        self.checkpointed_at = 0.0  # time.perf_counter() when it was stored
+        self._writer = BatchWriter(self.engine)
+        self._sequencer = threading.Thread(target=self._run_sequencer, name="audit-sequencer", daemon=True)
+        self._sequencer.start()
+        self._checkpointer: threading.Thread | None = None
+        if signer is not None:
+            self._checkpointer = threading.Thread(
+                target=self._run_checkpointer, name="audit-checkpointer", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _rebuild_tree(self) -> MerkleTree:
+        """The tree over the stored leaf hashes, built level by level (one hash per interior node)."""
+        level0 = bytearray()
+        for expected, (idx, leaf_hash) in enumerate(self.store.iter_leaf_hashes()):
+            if idx != expected:
+                raise AuditLogError(
+                    f"audit store is damaged: entry {expected} is missing (next stored index {idx}); "
+                    "run `orderguard audit verify` and restore from backup"
+                )
+            level0 += leaf_hash
+        return MerkleTree.from_concatenated(level0)
+
+    # --- writing -----------------------------------------------------------------------------------------
+
+    def append(self, entry: AuditEntry) -> int:
+        """Record ``entry``; returns its log index once it is committed to the database."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: list[AuditEntry]) -> list[int]:
+        """Record several entries at consecutive indexes, durable together; returns their indexes."""
+        encoded = [encode_entry(entry) for entry in entries]
+        if not encoded:
+            return []
+        with self._batch_lock:
+            if self._closing:
+                raise AuditLogError("audit log is closed; open a new AuditLog to append")
+            if self._failure is not None:
+                raise AuditLogError(f"audit log stopped after a failed write ({self._failure}); reopen it")
+            batch = self._open
+            position = len(batch.items)
+            batch.items.extend(encoded)
+            self._work.set()
+        with batch.done:  # each woken caller releases the lock again for the next one
+            pass
+        if batch.error is not None:
+            raise AuditLogError(f"audit entry was not stored: {batch.error}") from batch.error
+        first = batch.first_index + position
+        return list(range(first, first + len(encoded)))
+
+    def _run_sequencer(self) -> None:
+        while True:
+            self._work.wait()
+            with self._batch_lock:
+                batch, self._open = self._open, _Batch()
+                self._work.clear()
+                closing = self._closing
+            if batch.items:
+                self._write(batch)
+            if closing:  # append() refuses once closing is set, so this was the last batch
+                self._writer.close()
+                return
+
+    def _write(self, batch: _Batch) -> None:
+        first = self.tree.size
+        entries: list[EntryRow] = []
+        payloads: list[PayloadRow] = []
+        for offset, item in enumerate(batch.items):
+            leaf = item.leaf(first + offset)
+            entries.append((first + offset, hash_leaf(leaf), leaf))
+            payloads.append((first + offset, item.salt, item.payload))
+        try:
+            self._writer.write(entries, payloads)
+        except Exception as exc:  # noqa: BLE001 - every caller of the batch must hear about any failure
+            with self._batch_lock:
+                self._failure = exc
+            batch.error = exc
+        else:
+            with self._tree_lock:
+                for _, leaf_hash, _ in entries:
+                    self.tree.append(leaf_hash)
+            batch.first_index = first
+            self.batches_written += 1
+            self._dirty.set()
+        batch.done.release()
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, bytes]:
+        """(size, root) of the durable log as this process knows it."""
+        with self._tree_lock:
+            return self.tree.size, self.tree.root()
+
+    def root_at(self, size: int) -> bytes:
+        """The root of the first ``size`` entries."""
+        with self._tree_lock:
+            return self.tree.root(size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        with self._tree_lock:
+            return inclusion_proof(self.tree, index, self.tree.size if size is None else size)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        with self._tree_lock:
+            return consistency_proof(self.tree, size1, size2)
+
+    # --- checkpoints -------------------------------------------------------------------------------------
+
+    def checkpoint(self) -> str:
+        """Sign and store a checkpoint of the current head now; returns the note text."""
+        if self.signer is None:
+            raise AuditLogError("no signing key: pass --key FILE or set ORDERGUARD_AUDIT_KEY")
+        size, root = self.head()
+        note = Checkpoint(self.origin, size, root).sign([self.signer])
+        self.store.insert_checkpoint(size, self.signer.name, note)
+        self.checkpointed_size, self.checkpointed_at = size, time.perf_counter()
+        return note
+
+    def _run_checkpointer(self) -> None:
+        # Wakes on the first commit after a checkpoint and signs at once; the interval only bounds the rate.
+        last = 0.0
+        while not self._closing:
+            if not self._dirty.wait(timeout=0.5):
+                continue
+            pause = last + self._checkpoint_interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            self._dirty.clear()
+            try:
+                self.checkpoint()
+            except Exception:  # noqa: BLE001 - a failed checkpoint is retried on the next commit
+                self._dirty.set()
+            last = time.monotonic()
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Finish pending appends, write a last checkpoint (if signing) and release the database."""
+        with self._batch_lock:
+            if self._closing:
+                return
+            self._closing = True
+            self._work.set()
+        self._sequencer.join()
+        if self._checkpointer is not None:
+            self._dirty.set()
+            self._checkpointer.join()
+            if self._failure is None:
+                self.checkpoint()
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
