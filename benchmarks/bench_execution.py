@@ -1,0 +1,178 @@
+"""Sealed execution path: sign + seal at the source, open + verify everything at the connector, per order.
+
+Run: .venv/bin/python benchmarks/bench_execution.py [--orders 4000] [--rounds 8] [--quick]
+
+Single thread (one core). Each step runs over ``--orders`` distinct orders split
+into rounds, and the rounds of all steps are interleaved, so a burst of load from
+other processes hits every step alike. p50/p99 are wall time over all per-order
+timings; "p99 CPU" is the thread's CPU time per order (it leaves out time spent
+preempted by other processes on a shared machine); orders per CPU-second is the
+median over rounds of (orders in round / thread CPU time of round): one core's
+throughput.
+Baselines in the same run: the raw primitives (Ed25519 sign/verify, HPKE
+seal/open), so each step reads as "this many primitives plus Python around them".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.execution_support import SECOND, World, with_quorum
+
+from orderguard.config import load_config
+from orderguard.domain import ReasonCode, Side
+from orderguard.execution import AttestedOrder, OrderIntent, attest, new_nonce, seal, sign_order, sign_orders
+from orderguard.execution.envelope import SUITE
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 64  # orders per micro-batch attestation
+
+
+class Step:
+    """One measured operation over a list of inputs, timed per call (wall and CPU) and per round."""
+
+    def __init__(self, name: str, inputs: list[Any], operation: Callable[[Any], object]) -> None:
+        self.name, self.inputs, self.operation = name, inputs, operation
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.rates: list[float] = []
+
+    def run_round(self, start: int, stop: int) -> None:
+        wall, cpu, operation = time.perf_counter_ns, time.thread_time_ns, self.operation
+        began = cpu()
+        for item in self.inputs[start:stop]:
+            c0, w0 = cpu(), wall()
+            operation(item)
+            w1, c1 = wall(), cpu()
+            self.wall.append((w1 - w0) / 1000)
+            self.cpu.append((c1 - c0) / 1000)
+        self.rates.append((stop - start) / ((cpu() - began) / 1e9))
+
+    def row(self) -> str:
+        wall, cpu = sorted(self.wall), sorted(self.cpu)
+        at99 = min(len(wall) - 1, int(len(wall) * 0.99))
+        return (
+            f"| {self.name} | {statistics.median(wall):,.0f} | {wall[at99]:,.0f} | {cpu[at99]:,.0f} "
+            f"| {statistics.median(self.rates):,.0f} |"
+        )
+
+
+def make_intents(world: World, count: int, tag: str, *, large: bool = False) -> list[OrderIntent]:
+    now = world.clock.now_ns
+    qty, price = (Decimal(10_000), Decimal(150)) if large else (Decimal(100), Decimal("187.25"))
+    times = (now, now + 290 * SECOND)
+    return [
+        OrderIntent(
+            f"{tag}-{i}", "alice", "C-PENSION-1", "AAPL", Side.BUY, qty, price, "XNYS", new_nonce(), *times
+        )
+        for i in range(count)
+    ]
+
+
+def build_steps(world: World, count: int) -> list[Step]:
+    now = world.clock.now_ns
+    connector_public = world.x25519("connector").public_key()
+    connector_key_id, connector_private = world.key_id("connector"), world.x25519("connector")
+    alice_id, alice = world.key_id("alice"), world.ed25519("alice")
+    controls_id, controls = world.key_id("controls"), world.ed25519("controls")
+    message = b"m" * 56
+    signature = alice.sign(message)
+    alice_public = alice.public_key()
+    plaintext, info = b"p" * 420, b"i" * 80
+    sealed = SUITE.encrypt(plaintext, connector_public, info=info)
+    loops = list(range(count))
+
+    source_intents = make_intents(world, count, "SRC")
+    source_attestations = {i.order_id: world.attestation(i.digest()) for i in source_intents}
+
+    def sign_and_seal(intent: OrderIntent) -> bytes:
+        signed = sign_order(intent, alice_id, alice)
+        return seal(
+            signed, source_attestations[intent.order_id], connector_key_id, connector_public
+        ).to_bytes()
+
+    own = [world.envelope(i) for i in make_intents(world, count, "OWN")]
+    batched: list[bytes] = []
+    signed_batch = [world.sign(i) for i in make_intents(world, count, "BAT")]
+    for start in range(0, count, BATCH):
+        chunk = signed_batch[start : start + BATCH]
+        entries = tuple(AttestedOrder(s.digest, True, ReasonCode.ALLOWED, ("p",)) for s in chunk)
+        attestation = attest(entries, controls_id, controls, now)
+        batched += [seal(s, attestation, connector_key_id, connector_public).to_bytes() for s in chunk]
+    desk_batched: list[bytes] = []
+    desk = (world.key_id("desk-equities"), world.ed25519("desk-equities"))
+    desk_intents = make_intents(world, count, "DESK")
+    for start in range(0, count, BATCH):
+        chunk = sign_orders(desk_intents[start : start + BATCH], *desk)
+        entries = tuple(AttestedOrder(s.digest, True, ReasonCode.ALLOWED, ("p",)) for s in chunk)
+        attestation = attest(entries, controls_id, controls, now)
+        desk_batched += [seal(s, attestation, connector_key_id, connector_public).to_bytes() for s in chunk]
+    approvers = ("carol-approval", "olga-approval")
+    large = [world.envelope(i, approvers=approvers) for i in make_intents(world, count, "BIG", large=True)]
+    handled = [world.envelope(i) for i in make_intents(world, count, "ALL")]
+    digests = [i.digest() for i in make_intents(world, count, "ATT")]
+
+    def handle(envelope: bytes) -> None:
+        result = world.connector.handle(envelope)
+        assert result.accepted, result.decision
+
+    def verify(envelope: bytes) -> None:
+        decision = world.verifier.verify(envelope, now).decision
+        assert decision.allowed, decision
+
+    return [
+        Step("baseline: Ed25519 sign", loops, lambda _: alice.sign(message)),
+        Step("baseline: Ed25519 verify", loops, lambda _: alice_public.verify(signature, message)),
+        Step(
+            "baseline: HPKE seal, 420 B",
+            loops,
+            lambda _: SUITE.encrypt(plaintext, connector_public, info=info),
+        ),
+        Step(
+            "baseline: HPKE open, 420 B", loops, lambda _: SUITE.decrypt(sealed, connector_private, info=info)
+        ),
+        Step("source: sign + seal", source_intents, sign_and_seal),
+        Step("controls: attest one order", digests, world.attestation),
+        Step("connector verify: small order, own attestation", own, verify),
+        Step(f"connector verify: small order, batch attestation ({BATCH})", batched, verify),
+        Step(f"connector verify: desk batch signature + batch attestation ({BATCH})", desk_batched, verify),
+        Step("connector verify: large order, 2 approvals", large, verify),
+        Step("connector handle: verify + replay + audit + venue + drop copy", handled, handle),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="a 256-order smoke run")
+    args = parser.parse_args()
+    count, rounds = (256, 4) if args.quick else (args.orders, args.rounds)
+    world = World(with_quorum(load_config(ROOT / "examples" / "firm.toml"), 2))
+    steps = build_steps(world, count)
+    bounds = [(r * count // rounds, (r + 1) * count // rounds) for r in range(rounds)]
+    load_before = os.getloadavg()[0]
+    for start, stop in bounds:
+        for step in steps:
+            step.run_round(start, stop)
+    print(
+        f"{count} orders per step, {rounds} interleaved rounds, one thread; "
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after\n"
+    )
+    print("| step | p50 µs | p99 µs | p99 CPU µs | orders per CPU-second |")
+    print("|---|---:|---:|---:|---:|")
+    print("\n".join(step.row() for step in steps))
+
+
+if __name__ == "__main__":
+    main()
