@@ -13,6 +13,11 @@ orders (each with an open, approved request) and 5 % personal trades (each pre-c
   memo cleared before every order, i.e. one real Cedar call per order.
 * full check: the same with the memo warm, as in steady state.
 * gate (check + audit append + effects): ``ControlsGate.submit`` over an in-memory audit sink.
+* gate, SQL control state (SQLite): the same with ``build_controls(..., engine=URL)`` on a migrated
+  SQLite file (WAL, synchronous=FULL): approvals, the blackout book, clearances and positions are
+  written through, one transaction per change. The audit sink stays in memory to isolate that cost.
+* restart: ``build_controls`` over that database after the run (loads the role and venue journals,
+  the blackout book, open clearances and positions).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import gc
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,15 +36,17 @@ import cedarpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.controls_support import T0, make_stack
+from tests.controls_support import T0, Collected, MemoryAuditSink, make_stack
 from tests.controls_support import order as ticket
 
 from orderguard.approvals.model import SensitiveAction
-from orderguard.config import load_config
-from orderguard.domain import Side
+from orderguard.audit.log import AuditLog
+from orderguard.config import FirmConfig, load_config
+from orderguard.domain import AuditSink, Side
 from orderguard.gateway.orders import OrderTicket
-from orderguard.gateway.stack import ControlsStack
+from orderguard.gateway.stack import ControlsStack, build_controls
 from orderguard.policy.context import order_context
+from orderguard.storage.migrate import upgrade
 
 FIRM = Path(__file__).resolve().parent.parent / "examples" / "firm.toml"
 SYMBOLS = [f"SYM{i:02d}" for i in range(50)] + ["AAPL", "MSFT"]
@@ -103,14 +111,55 @@ def row(name: str, samples: list[int]) -> str:
     return f"| {name} | {len(samples):,} | {p50:.1f} | {p99:.1f} | {mean:.1f} |"
 
 
+def sql_stack(firm: FirmConfig, url: str, audit: AuditSink | None = None) -> ControlsStack:
+    sinks = Collected()
+    sink = audit or MemoryAuditSink()
+    return build_controls(firm, sink, notifications=sinks, events=sinks, alerts=sinks, engine=url)
+
+
+def sql_rows(firm: FirmConfig, count: int) -> list[str]:
+    """The gate over SQL-backed control state on a fresh SQLite file, then a restart over it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/controls.db"
+        upgrade(url)
+        stack = sql_stack(firm, url)
+        orders = build_orders(stack, count)
+        gate = timed(stack.gate.submit, orders)
+        restarts = []
+        for _ in range(5):
+            start = time.perf_counter_ns()
+            sql_stack(firm, url)
+            restarts.append(time.perf_counter_ns() - start)
+        stack.preclearance.store.engine.dispose()  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/audited.db"
+        upgrade(url)
+        with AuditLog(url) as log:
+            memory_state = build_controls(
+                firm, log, notifications=Collected(), events=Collected(), alerts=Collected()
+            )
+            durable_audit = timed(memory_state.gate.submit, build_orders(memory_state, count))
+            both = sql_stack(firm, url, log)
+            durable_both = timed(both.gate.submit, build_orders(both, count))
+            both.preclearance.store.engine.dispose()  # type: ignore[attr-defined]
+    return [
+        row("gate, durable audit log (SQLite), in-memory state", durable_audit),
+        row("gate, durable audit log + SQL control state (same SQLite file)", durable_both),
+        row("gate, SQL control state (SQLite file, fsync per change), in-memory audit", gate),
+        row(f"restart: build_controls over that database ({count + 1_000:,} orders booked)", restarts),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 orders")
+    parser.add_argument("--sql-orders", type=int, default=5_000, help="orders for the SQL-backed gate")
     args = parser.parse_args()
     count = 2_000 if args.quick else args.orders
+    sql_count = 500 if args.quick else args.sql_orders
 
     firm = load_config(FIRM)
     stack, _, _ = make_stack(firm)
@@ -172,6 +221,15 @@ def main() -> None:
     rows.append(
         row("gate: check + audit append (in memory) + effects", timed(gate_stack.gate.submit, gate_orders))
     )
+    small_stack, _, _ = make_stack(firm)
+    small_orders = build_orders(small_stack, sql_count)
+    rows.append(
+        row(
+            f"gate, in-memory state, first {sql_count:,} orders (baseline for the SQL row)",
+            timed(small_stack.gate.submit, small_orders),
+        )
+    )
+    rows.extend(sql_rows(firm, sql_count))
     print(f"orders: {count:,}; decisions: {mix}")
     print(f"memo entries after the run: {len(authorizer._memo)}")
     print()

@@ -1,8 +1,9 @@
 """Break-glass: let a pending request execute without its quorum, in an emergency, visibly.
 
 A reason is mandatory, the grant lasts ``break_glass_ttl_seconds``, security and every eligible
-approver who was skipped are notified at once, and a review item stays open until a second
-person (compliance or security, never the invoker) closes it.
+approver who was skipped are notified at once (and a ``break_glass`` alert is raised when an alert
+sink is wired), and a review item stays open until a second person (compliance or security, never
+the invoker) closes it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Final, Protocol
 from orderguard.approvals.engine import NS, ApprovalEngine
 from orderguard.approvals.model import BreakGlassGrant
 from orderguard.domain import AuditAction, Decision, ReasonCode, Role
+from orderguard.domain.alerts import Alert
 
 MIN_REASON_CHARS: Final = 10
 REVIEWER_ROLES: Final = frozenset({Role.SECURITY, Role.COMPLIANCE})
@@ -33,12 +35,26 @@ class NotificationSink(Protocol):
     def notify(self, notification: Notification) -> None: ...
 
 
+class AlertSink(Protocol):
+    """Where break-glass alerts go (the cases stage in the app)."""
+
+    def raise_alert(self, alert: Alert) -> None: ...
+
+
 class BreakGlass:
     """Emergency bypass of approval quorums, with notification and mandatory second-person review."""
 
-    def __init__(self, engine: ApprovalEngine, notifications: NotificationSink, ttl_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: ApprovalEngine,
+        notifications: NotificationSink,
+        ttl_seconds: float,
+        *,
+        alerts: AlertSink | None = None,
+    ) -> None:
         self.engine = engine
         self.notifications = notifications
+        self.alerts = alerts
         self.ttl_ns = int(ttl_seconds * NS)
 
     def invoke(self, request_id: str, invoker: str, reason: str, now: int) -> Decision:
@@ -85,6 +101,23 @@ class BreakGlass:
                     f"reason: {grant.reason}; review of {request_id} open until a second person closes it",
                     request_id,
                     now,
+                )
+            )
+        if self.alerts is not None:
+            self.alerts.raise_alert(
+                Alert.build(
+                    rule="break_glass",
+                    severity="high",
+                    actor=invoker,
+                    symbol=None,
+                    ts=now,
+                    event_ids=(request_id,),
+                    explanation=(
+                        f"{invoker} broke the glass on {request.action.value} {request.object_id}: "
+                        f"{grant.reason}; review open until a second person closes it"
+                    ),
+                    action="alert",
+                    scope="controls",
                 )
             )
         return decision

@@ -81,5 +81,5 @@ class RoleGrants:
                     reason_code=ReasonCode.ALLOWED.value,
                 )
             )
-            self.engine.directory.grant(target, role)
+            self.engine.directory.grant(target, role, actor=actor, ts=now, request_id=request_id)
         return decision

@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    from orderguard.approvals.breakglass import Notification
     from orderguard.approvals.sql_store import SqlApprovalStore
     from orderguard.deploy.gate import DeployVerdict
+    from orderguard.domain import Principal
+    from orderguard.domain.alerts import Alert
 
 DEFAULT_DB = "sqlite:///orderguard.db"
 DbOption = Annotated[
@@ -46,17 +49,35 @@ deploy_app = typer.Typer(help="The deploy gate (CODEOWNERS + approvals).", no_ar
 approvals_app = typer.Typer(help="Multi-party approval requests.", no_args_is_help=True)
 
 
-def _record_deploy(store: SqlApprovalStore, verdict: DeployVerdict, actor: str, now: int) -> None:
-    """Write the gate's decision to the audit log in the same database, when it has one."""
+class _EchoNotices:
+    """Break-glass notices and alerts from the command: printed to stderr (and named in the audit entry)."""
+
+    def notify(self, notification: Notification) -> None:
+        typer.echo(f"NOTIFY {notification.recipient}: {notification.subject}", err=True)
+
+    def raise_alert(self, alert: Alert) -> None:
+        typer.echo(f"ALERT {alert.rule} ({alert.severity}): {alert.explanation}", err=True)
+
+
+def _record_deploy(
+    store: SqlApprovalStore, verdict: DeployVerdict, actor: str, now: int, principals: list[Principal]
+) -> None:
+    """Write the gate's decision to the audit log in the same database, when it has one.
+
+    A break-glass deploy must be audited: without the audit tables it is refused (exit 2).
+    """
     from sqlalchemy import inspect
 
     from orderguard.audit.log import AuditLog
     from orderguard.deploy.gate import audit_deploy
 
     if not inspect(store.engine).has_table("audit_entries"):
+        if verdict.emergency:
+            _fail("a break-glass deploy must be audited; run `orderguard db upgrade --db URL` first")
         return
+    sink = _EchoNotices()
     with AuditLog(store.engine) as log:
-        index = audit_deploy(log, verdict, actor, now)
+        index = audit_deploy(log, verdict, actor, now, principals=principals, notifications=sink, alerts=sink)
     typer.echo(f"decision recorded in the audit log at index {index}")
 
 
@@ -133,21 +154,29 @@ def deploy_check(
         _fail(str(exc))
     store = _approval_store(db)
     now = time.time_ns()
-    verdict = check_deploy(
-        change,
-        name or repo.resolve().name,
-        rules,
-        store.requests(),
-        [p.to_domain() for p in firm.principals],
-        now=now,
-    )
-    _record_deploy(store, verdict, actor, now)
+    principals = [p.to_domain() for p in firm.principals]
+    verdict = check_deploy(change, name or repo.resolve().name, rules, store.requests(), principals, now=now)
+    _record_deploy(store, verdict, actor, now, principals)
     typer.echo(
         f"range {change.base[:12]}..{change.head[:12]}: {len(change.paths)} path(s), owners from {source}"
     )
     typer.echo(
         f"authors: {', '.join(verdict.authors)}; counted approvals: {', '.join(verdict.approvers) or '-'}"
     )
+    grant = verdict.break_glass
+    if verdict.emergency and grant is not None:
+        review = (
+            "review open until a second person closes it"
+            if grant.review_open
+            else f"review closed by {grant.review_closed_by}"
+        )
+        typer.echo(
+            f"DEPLOY ALLOWED BY BREAK-GLASS ({grant.request_id} by {grant.invoker}: {grant.reason}); "
+            f"{review}; overriding:"
+        )
+        for reason in verdict.reasons:
+            typer.echo(f"  - {reason}")
+        return
     if verdict.allowed:
         typer.echo("DEPLOY ALLOWED")
         return

@@ -5,6 +5,12 @@ exact head revision; approvals by any author of a commit in the range do not cou
 an older revision (or of request content since modified) are stale; every changed path needs an
 approval from one of its CODEOWNERS owners (a path without an owner cannot deploy). Approvals
 are DEPLOY requests of the approval engine whose content names the repository and head.
+
+Emergency override: a pending DEPLOY request for exactly this range with an active break-glass
+grant (``BreakGlass.invoke``: initiator only, a reason, a short TTL, security and the skipped
+approvers notified, a review item open until a second person closes it) lets the range deploy
+although the rules above fail. The verdict still lists every reason it overrides; the decision is
+audited as ``break_glass`` and security is notified again and alerted when it is used.
 """
 
 from __future__ import annotations
@@ -13,12 +19,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from orderguard.approvals.model import ApprovalRequest, RequestStatus, SensitiveAction, Verdict
+from orderguard.approvals.breakglass import AlertSink, Notification, NotificationSink
+from orderguard.approvals.model import (
+    ApprovalRequest,
+    BreakGlassGrant,
+    RequestStatus,
+    SensitiveAction,
+    Verdict,
+)
 from orderguard.deploy.codeowners import OwnerRule, owners_for
 from orderguard.deploy.git import ChangeSet, is_ancestor
-from orderguard.domain import AuditAction, AuditEntry, AuditSink, Decision, Principal, ReasonCode
+from orderguard.domain import AuditAction, AuditEntry, AuditSink, Decision, Principal, ReasonCode, Role
+from orderguard.domain.alerts import Alert
 
 MIN_APPROVALS: Final = 2
+BREAK_GLASS_RULE: Final = "break_glass_deploy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +44,26 @@ class DeployVerdict:
     authors: tuple[str, ...]
     approvers: tuple[str, ...]
     reasons: tuple[str, ...] = field(default=())
+    break_glass: BreakGlassGrant | None = None
 
     @property
     def allowed(self) -> bool:
-        return not self.reasons
+        return not self.reasons or self.break_glass is not None
+
+    @property
+    def emergency(self) -> bool:
+        """Allowed only because of a break-glass grant (``reasons`` are what it overrides)."""
+        return bool(self.reasons) and self.break_glass is not None
 
     def decision(self) -> Decision:
-        if self.allowed:
+        grant = self.break_glass
+        if not self.reasons:
             return Decision.allow(f"{self.change.head[:12]} approved by {', '.join(self.approvers)}")
+        if grant is not None:
+            return Decision.allow(
+                f"BREAK-GLASS deploy of {self.change.head[:12]} by {grant.invoker} "
+                f"({grant.request_id}: {grant.reason}); overriding: {'; '.join(self.reasons)}"
+            )
         return Decision.deny(ReasonCode.DEPLOY_NOT_APPROVED, "; ".join(self.reasons))
 
 
@@ -75,6 +102,7 @@ def check_deploy(
     """Apply the deploy rules to ``change`` at ``now`` given every DEPLOY approval request on record."""
     people = {p.id: p for p in principals}
     authors = tuple(sorted({identify(n, e, people.values()) for n, e in change.authors}))
+    requests = list(requests)
     approvers, reasons = _approvals(change, repo_name, requests, authors, now)
     if len(approvers) < MIN_APPROVALS:
         reasons.append(
@@ -86,7 +114,29 @@ def check_deploy(
             reasons.append(f"{path}: no owner in CODEOWNERS; add an owner for it")
         elif not any(_owner_matches(o, a, people) for o in owners for a in approvers):
             reasons.append(f"{path}: needs an owner's approval ({', '.join('@' + o for o in owners)})")
-    return DeployVerdict(change, authors, tuple(sorted(approvers)), tuple(dict.fromkeys(reasons)))
+    grant = _active_break_glass(change, repo_name, requests, now)
+    return DeployVerdict(change, authors, tuple(sorted(approvers)), tuple(dict.fromkeys(reasons)), grant)
+
+
+def _active_break_glass(
+    change: ChangeSet, repo_name: str, requests: Iterable[ApprovalRequest], now: int
+) -> BreakGlassGrant | None:
+    """An active break-glass grant on a pending DEPLOY request for exactly this range, if any."""
+    for request in requests:
+        content = request.content
+        grant = request.break_glass
+        if (
+            request.action is SensitiveAction.DEPLOY
+            and content.get("repo") == repo_name
+            and content.get("base") == change.base
+            and content.get("head") == change.head
+            and request.status is RequestStatus.PENDING
+            and now < request.expires_ns
+            and grant is not None
+            and grant.active(now)
+        ):
+            return grant
+    return None
 
 
 def _closed(request: ApprovalRequest, now: int) -> str:
@@ -129,24 +179,86 @@ def _approvals(
     return approvers, reasons
 
 
-def audit_deploy(audit: AuditSink, verdict: DeployVerdict, actor: str, now: int) -> int:
-    """Record the gate's decision (before any deploy runs); returns the audit index."""
+def audit_deploy(
+    audit: AuditSink,
+    verdict: DeployVerdict,
+    actor: str,
+    now: int,
+    *,
+    principals: Iterable[Principal] = (),
+    notifications: NotificationSink | None = None,
+    alerts: AlertSink | None = None,
+) -> int:
+    """Record the gate's decision (before any deploy runs); returns the audit index.
+
+    For an emergency (break-glass) deploy the entry's action is ``break_glass`` and names the grant
+    and the recipients; then every security principal is notified and an alert is raised.
+    """
     decision = verdict.decision()
-    return audit.append(
+    grant = verdict.break_glass if verdict.emergency else None
+    security = sorted(p.id for p in principals if Role.SECURITY in p.roles)
+    after: dict[str, object] = {
+        "base": verdict.change.base,
+        "paths": list(verdict.change.paths),
+        "authors": list(verdict.authors),
+        "approvers": list(verdict.approvers),
+        "reasons": list(verdict.reasons),
+    }
+    if grant is not None:
+        after["break_glass"] = {
+            "request_id": grant.request_id,
+            "invoker": grant.invoker,
+            "reason": grant.reason,
+            "expires_ns": grant.expires_ns,
+            "review_open": grant.review_open,
+            "notified": security,
+        }
+    index = audit.append(
         AuditEntry(
             kind="deploy",
-            action=AuditAction.DECIDED,
+            action=AuditAction.BREAK_GLASS if grant is not None else AuditAction.DECIDED,
             object_id=verdict.change.head,
             actor=actor,
             ts=now,
-            after={
-                "base": verdict.change.base,
-                "paths": list(verdict.change.paths),
-                "authors": list(verdict.authors),
-                "approvers": list(verdict.approvers),
-                "reasons": list(verdict.reasons),
-            },
+            after=after,
             decision="allow" if decision.allowed else "deny",
             reason_code=decision.reason.value,
         )
     )
+    if grant is not None:
+        _raise_emergency(verdict, grant, security, now, notifications=notifications, alerts=alerts)
+    return index
+
+
+def _raise_emergency(
+    verdict: DeployVerdict,
+    grant: BreakGlassGrant,
+    security: list[str],
+    now: int,
+    *,
+    notifications: NotificationSink | None,
+    alerts: AlertSink | None,
+) -> None:
+    head = verdict.change.head[:12]
+    subject = f"BREAK-GLASS DEPLOY: {head} deploys without its approvals ({grant.invoker})"
+    body = (
+        f"reason: {grant.reason}; overridden: {'; '.join(verdict.reasons)}; review of "
+        f"{grant.request_id} stays open until a second person closes it"
+    )
+    if notifications is not None:
+        for recipient in security:
+            notifications.notify(Notification(recipient, subject, body, grant.request_id, now))
+    if alerts is not None:
+        alerts.raise_alert(
+            Alert.build(
+                rule=BREAK_GLASS_RULE,
+                severity="high",
+                actor=grant.invoker,
+                symbol=None,
+                ts=now,
+                event_ids=(grant.request_id, verdict.change.head),
+                explanation=f"{grant.invoker} deployed {head} under break-glass: {grant.reason}",
+                action="alert",
+                scope="deploy",
+            )
+        )

@@ -108,7 +108,8 @@ class OrderControls:
                 order.actor, order.account, symbol=order.symbol, side=order.side, qty=order.qty, now=order.ts
             )
             if not cleared.allowed:
-                return Decision.deny(cleared.reason, cleared.message, ids)
+                return Decision.deny(cleared.reason, cleared.message, ids + cleared.policy_ids)
+            ids += cleared.policy_ids
         if approval is not None:
             return Decision.allow(f"{authz.message}; {approval.message}", ids)
         return Decision.allow(authz.message, ids)

@@ -51,6 +51,18 @@ class ControlsGate:
         """Decide, audit, then apply the decision's effects; the caller executes only if ``go``."""
         result = self.controls.check(order, action)
         decision = result.decision
+        after = order.record()
+        request = result.approval
+        if request is not None:
+            # Creator and approvers are on record before the order can execute.
+            grant = request.break_glass
+            after["approval"] = {
+                "request_id": request.id,
+                "initiator": request.initiator,
+                "approvers": sorted(request.current_approvers()),
+                "quorum": request.quorum,
+                "break_glass_by": None if grant is None else grant.invoker,
+            }
         index = self.audit.append(
             AuditEntry(
                 kind="order",
@@ -60,7 +72,7 @@ class ControlsGate:
                 object_id=order.order_id,
                 actor=order.actor,
                 ts=order.ts,
-                after=order.record(),
+                after=after,
                 ip=order.ip,
                 session_id=order.session_id,
                 decision="allow" if decision.allowed else "deny",

@@ -6,42 +6,37 @@ within ``preclearance_blackout_seconds``, and the employee could see that order 
 it, or holds a read-all role) (PRECLEARANCE_BLACKOUT); or when it reverses a personal trade in
 the same symbol within ``holding_period_days`` (HOLDING_PERIOD). A granted clearance is valid
 for one trade, same symbol, side and at most the cleared quantity, for ``CLEARANCE_TTL_SECONDS``.
+Every request, decision and fact is written through to a ``PreClearanceStore`` (after the audit
+entry, before it takes effect), so a restart keeps clearances, the blackout book and positions.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
 from orderguard.config import ControlsConfig
 from orderguard.domain import Account, AuditAction, AuditEntry, AuditSink, Decision, ReasonCode, Role, Side
+from orderguard.gateway.preclearance_store import (
+    Clearance,
+    ClientOrderState,
+    InMemoryPreClearanceStore,
+    PreClearanceRecord,
+    PreClearanceStore,
+)
 from orderguard.policy.directory import RoleDirectory
 
 NS: Final = 1_000_000_000
 CLEARANCE_TTL_SECONDS: Final = 24 * 3600
 READ_ALL_ROLES: Final = frozenset({Role.COMPLIANCE, Role.SECURITY, Role.ORDER_APPROVER})
+# Rule ids recorded with every pre-clearance decision (as the policy ids of the audit entry).
+RESTRICTED_RULE: Final = "preclearance-restricted-list"
+BLACKOUT_RULE: Final = "preclearance-blackout"
+HOLDING_RULE: Final = "preclearance-holding-period"
+REQUIRED_RULE: Final = "preclearance-required"
 
-
-@dataclass(slots=True)
-class ClientOrderState:
-    order_id: str
-    symbol: str
-    desk: str | None
-    working: bool
-    last_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class Clearance:
-    clearance_id: str
-    principal: str
-    account: str
-    symbol: str
-    side: Side
-    qty: float
-    expires_ns: int
+__all__ = ["CLEARANCE_TTL_SECONDS", "Clearance", "ClientOrderState", "PreClearance", "related_closure"]
 
 
 def related_closure(related: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
@@ -63,6 +58,8 @@ class PreClearance:
         directory: RoleDirectory,
         accounts: Mapping[str, Account],
         audit: AuditSink,
+        *,
+        store: PreClearanceStore | None = None,
     ) -> None:
         self.restricted = frozenset(controls.restricted_symbols)
         self.related = related_closure(controls.related_instruments)
@@ -71,30 +68,65 @@ class PreClearance:
         self.directory = directory
         self.accounts = accounts
         self.audit = audit
+        self.store: PreClearanceStore = store if store is not None else InMemoryPreClearanceStore()
         self._orders_by_symbol: dict[str, dict[str, ClientOrderState]] = {}
         self._orders: dict[str, ClientOrderState] = {}
         self._viewed: dict[str, set[str]] = {}
         self._last_trade: dict[tuple[str, str], tuple[Side, int]] = {}
         self._clearances: dict[tuple[str, str, str], Clearance] = {}
+        self._load()
+
+    def _load(self) -> None:
+        """Rebuild the in-memory indexes from the store (a restart keeps the book and clearances)."""
+        snapshot = self.store.snapshot()
+        for state in snapshot.client_orders:
+            self._orders[state.order_id] = state
+            self._orders_by_symbol.setdefault(state.symbol, {})[state.order_id] = state
+        for principal, order_id in snapshot.views:
+            self._viewed.setdefault(principal, set()).add(order_id)
+        self._last_trade.update(snapshot.positions)
+        for clearance in snapshot.open_clearances:
+            self._clearances[(clearance.principal, clearance.account, clearance.symbol)] = clearance
 
     # ---- facts ---------------------------------------------------------------------------------
     def client_order(
         self, order_id: str, symbol: str, desk: str | None, ts: int, *, working: bool = True
     ) -> None:
-        """A client order was accepted (working) or executed (working=False) at ``ts``."""
+        """A client order was accepted (working) or executed / cancelled (working=False) at ``ts``.
+
+        The blackout runs while it works and for ``preclearance_blackout_seconds`` after it is done.
+        """
         state = self._orders.get(order_id)
         if state is None:
             state = ClientOrderState(order_id, symbol, desk, working, ts)
+            self.store.save_client_order(state)
             self._orders[order_id] = state
             self._orders_by_symbol.setdefault(symbol, {})[order_id] = state
         else:
+            self.store.save_client_order(ClientOrderState(order_id, state.symbol, state.desk, working, ts))
             state.working, state.last_ns = working, ts
 
-    def order_viewed(self, principal: str, order_id: str) -> None:
-        self._viewed.setdefault(principal, set()).add(order_id)
+    def order_done(self, order_id: str, ts: int) -> None:
+        """A booked client order executed or was cancelled at ``ts``: its blackout ends a window later."""
+        state = self._orders.get(order_id)
+        if state is not None:
+            self.client_order(order_id, state.symbol, state.desk, ts, working=False)
+
+    def order_viewed(self, principal: str, order_id: str, ts: int = 0) -> None:
+        """``principal`` saw ``order_id``: they are in its blackout from now on."""
+        seen = self._viewed.setdefault(principal, set())
+        if order_id not in seen:
+            self.store.save_view(principal, order_id, ts)
+            seen.add(order_id)
 
     def personal_trade_done(self, principal: str, symbol: str, side: Side, ts: int) -> None:
+        """A personal trade ran: the holding period for ``symbol`` starts (again) at ``ts``."""
+        self.store.save_position(principal, symbol, side, ts)
         self._last_trade[(principal, symbol)] = (side, ts)
+
+    def history(self, principal: str | None = None) -> list[PreClearanceRecord]:
+        """Every pre-clearance request with its decision, oldest first."""
+        return self.store.history(principal)
 
     # ---- decisions -----------------------------------------------------------------------------
     def evaluate(self, principal_id: str, symbol: str, side: Side, now: int) -> Decision:
@@ -105,6 +137,7 @@ class PreClearance:
             return Decision.deny(
                 ReasonCode.RESTRICTED_SYMBOL,
                 f"{symbol} is restricted ({', '.join(sorted(hit))} on the restricted list)",
+                (RESTRICTED_RULE,),
             )
         principal = self.directory.get(principal_id)
         read_all = principal is not None and bool(principal.roles & READ_ALL_ROLES)
@@ -115,10 +148,11 @@ class PreClearance:
                 live = state.working or now - state.last_ns <= self.blackout_ns
                 visible = read_all or (desk is not None and desk == state.desk) or state.order_id in viewed
                 if live and visible:
-                    status = "working" if state.working else "recently executed"
+                    status = "working" if state.working else "recently executed or cancelled"
                     return Decision.deny(
                         ReasonCode.PRECLEARANCE_BLACKOUT,
                         f"client order {state.order_id} in {member} is {status}, visible to {principal_id}",
+                        (BLACKOUT_RULE,),
                     )
         last = self._last_trade.get((principal_id, symbol))
         if last is not None and last[0] is not side and now - last[1] < self.holding_ns:
@@ -126,8 +160,10 @@ class PreClearance:
             return Decision.deny(
                 ReasonCode.HOLDING_PERIOD,
                 f"{principal_id} traded {symbol} ({last[0].value}) less than {days} days ago",
+                (HOLDING_RULE,),
             )
-        return Decision.allow(f"{side.value} {symbol} pre-cleared for {principal_id}")
+        rules = (RESTRICTED_RULE, BLACKOUT_RULE, HOLDING_RULE)
+        return Decision.allow(f"{side.value} {symbol} pre-cleared for {principal_id}", rules)
 
     def request(
         self, principal_id: str, account: str, *, symbol: str, side: Side, qty: float, now: int
@@ -140,29 +176,34 @@ class PreClearance:
             )
         else:
             decision = self.evaluate(principal_id, symbol, side, now)
-        clearance = None
-        if decision.allowed:
-            clearance = Clearance(
-                f"pc-{secrets.token_hex(6)}",
-                principal_id,
-                account,
-                symbol,
-                side,
-                qty,
-                now + CLEARANCE_TTL_SECONDS * NS,
-            )
+        record = PreClearanceRecord(
+            f"pc-{secrets.token_hex(6)}",
+            principal_id,
+            account,
+            symbol,
+            side,
+            qty,
+            now,
+            decision.allowed,
+            decision.reason.value,
+            decision.message,
+            now + CLEARANCE_TTL_SECONDS * NS if decision.allowed else None,
+        )
+        clearance = record.clearance()
         self.audit.append(
             AuditEntry(
                 kind="preclearance",
                 action=AuditAction.DECIDED,
-                object_id=clearance.clearance_id if clearance else f"{principal_id}:{symbol}",
+                object_id=record.request_id,
                 actor=principal_id,
                 ts=now,
                 after={"account": account, "symbol": symbol, "side": side.value, "qty": qty},
                 decision="allow" if decision.allowed else "deny",
                 reason_code=decision.reason.value,
+                policy_ids=decision.policy_ids,
             )
         )
+        self.store.save_request(record)
         if clearance is not None:
             self._clearances[(principal_id, account, symbol)] = clearance
         return decision, clearance
@@ -181,10 +222,14 @@ class PreClearance:
             return Decision.deny(
                 ReasonCode.PRECLEARANCE_REQUIRED,
                 f"no valid pre-clearance for {principal_id} to {side.value} {qty:g} {symbol} in {account}",
+                (REQUIRED_RULE,),
             )
         return self.evaluate(principal_id, symbol, side, now)
 
     def spend(self, principal_id: str, account: str, symbol: str, side: Side, ts: int) -> None:
         """The cleared trade went ahead: the clearance is used up and the holding period starts."""
-        self._clearances.pop((principal_id, account, symbol), None)
+        clearance = self._clearances.get((principal_id, account, symbol))
+        if clearance is not None:
+            self.store.mark_spent(clearance.clearance_id, ts)
+            del self._clearances[(principal_id, account, symbol)]
         self.personal_trade_done(principal_id, symbol, side, ts)

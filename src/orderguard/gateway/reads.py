@@ -84,5 +84,5 @@ class OrderViews:
             session_id=session_id,
         )
         self.events.emit(event)
-        controls.preclearance.order_viewed(viewer, order.order_id)
+        controls.preclearance.order_viewed(viewer, order.order_id, now)
         return decision, event

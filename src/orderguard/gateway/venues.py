@@ -1,7 +1,8 @@
 """The venue allowlist. Orders to other venues are blocked and alerted; changing it needs approval.
 
 An admin re-pointing routes is one of the insider threats, so a change is a VENUE_CHANGE
-approval request that an eligible approver (compliance or security) must approve first.
+approval request that an eligible approver (compliance or security) must approve first. Applied
+changes are journalled (``VenueJournal``) and replayed over the firm file's list at start-up.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Final
 from orderguard.approvals.engine import ApprovalEngine
 from orderguard.approvals.model import ApprovalRequest, SensitiveAction
 from orderguard.domain import AuditAction, AuditEntry, Decision, ReasonCode, Role
+from orderguard.gateway.venue_journal import InMemoryVenueJournal, VenueChange, VenueJournal
 
 PROPOSER_ROLES: Final = frozenset({Role.ADMIN, Role.COMPLIANCE, Role.SECURITY})
 
@@ -19,8 +21,11 @@ PROPOSER_ROLES: Final = frozenset({Role.ADMIN, Role.COMPLIANCE, Role.SECURITY})
 class VenueAllowlist:
     """The approved venues; membership is a set lookup on the hot path."""
 
-    def __init__(self, approved: Iterable[str]) -> None:
+    def __init__(self, approved: Iterable[str], *, journal: VenueJournal | None = None) -> None:
         self._approved = set(approved)
+        self.journal: VenueJournal = journal if journal is not None else InMemoryVenueJournal()
+        for change in self.journal.changes():
+            self._set(change.venue, change.approved)
 
     def __contains__(self, venue: object) -> bool:
         return venue in self._approved
@@ -73,8 +78,12 @@ class VenueAllowlist:
                     reason_code=ReasonCode.ALLOWED.value,
                 )
             )
-            if approve:
-                self._approved.add(venue)
-            else:
-                self._approved.discard(venue)
+            self.journal.append(VenueChange(venue, approve, actor, now, request_id))
+            self._set(venue, approve)
         return decision
+
+    def _set(self, venue: str, approve: bool) -> None:
+        if approve:
+            self._approved.add(venue)
+        else:
+            self._approved.discard(venue)

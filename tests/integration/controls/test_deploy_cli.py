@@ -11,16 +11,19 @@ from orderguard.approvals.engine import ApprovalEngine
 from orderguard.approvals.model import SensitiveAction
 from orderguard.approvals.rules import default_rules
 from orderguard.approvals.sql_store import SqlApprovalStore
+from orderguard.audit.encoding import decode_leaf
+from orderguard.audit.store import AuditStore
 from orderguard.cli.main import app
 from orderguard.config import FirmConfig
 from orderguard.deploy.gate import deploy_content
 from orderguard.deploy.git import read_range
+from orderguard.gateway.stack import build_controls
 from orderguard.policy.directory import RoleDirectory
 from orderguard.policy.sod import conflict_sets
 from orderguard.storage import make_engine
 from orderguard.storage.migrate import upgrade
 from tests.conftest import EXAMPLE_FIRM
-from tests.controls_support import T0, MemoryAuditSink
+from tests.controls_support import T0, Collected, MemoryAuditSink
 from tests.deploy_support import commit, make_repo
 
 
@@ -83,6 +86,37 @@ class TestDeployCheckCommand:
         code, output = check(repo, f"{base}..HEAD", empty)
         assert code == 2
         assert "orderguard db upgrade" in output
+
+
+class TestBreakGlassDeploy:
+    def test_break_glass_deploys_with_every_overridden_reason(
+        self, tmp_path: Path, sqlite_url: str, firm: FirmConfig
+    ) -> None:
+        """Exit 0 under an active break-glass: the overridden reasons are printed, security is
+        notified, and the audit log holds a break_glass deploy entry."""
+        upgrade(sqlite_url)
+        now = time.time_ns()
+        repo, base = make_repo(tmp_path)
+        commit(repo, {"src/risk/limits.py": "MAX = 0\n"}, "dana")
+        change = read_range(repo, f"{base}..HEAD")
+        sinks = Collected()
+        stack = build_controls(firm, MemoryAuditSink(), notifications=sinks, events=sinks, engine=sqlite_url)
+        _, request = stack.approvals.open(
+            SensitiveAction.DEPLOY, f"deploy:{change.head}", "dana", deploy_content(repo.name, change), now
+        )
+        assert request is not None
+        assert stack.break_glass.invoke(request.id, "dana", "risk limits bug halts trading", now).allowed
+        code, output = check(repo, f"{base}..HEAD", sqlite_url)
+        assert code == 0, output
+        assert f"DEPLOY ALLOWED BY BREAK-GLASS ({request.id} by dana" in output
+        assert "needs 2 approvals" in output
+        assert "NOTIFY sofia: BREAK-GLASS DEPLOY" in output
+        engine = make_engine(sqlite_url)
+        headers = [decode_leaf(entry[2]).header for entry in AuditStore(engine).iter_entries()]
+        engine.dispose()
+        assert [(h["kind"], h["action"], h["decision"]) for h in headers] == [
+            ("deploy", "break_glass", "allow")
+        ]
 
 
 class TestApprovalsListCommand:

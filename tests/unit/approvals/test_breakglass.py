@@ -21,6 +21,7 @@ class TestBreakGlass:
             assert decision.reason is ReasonCode.BREAK_GLASS_NO_REASON
             assert audit.last().reason_code == "BREAK_GLASS_NO_REASON"
         assert sinks.notifications == []
+        assert sinks.alerts == []
 
     def test_break_glass_notifies_security_and_skipped_approvers(self, firm: FirmConfig) -> None:
         """Security and every eligible approver who has not approved are notified at once."""
@@ -32,6 +33,9 @@ class TestBreakGlass:
         assert audit.last().action is AuditAction.BREAK_GLASS
         assert sorted(n.recipient for n in sinks.notifications) == ["carol", "chris", "olga", "sofia"]
         assert all(n.request_id == request.id for n in sinks.notifications)
+        assert [(a.rule, a.actor, a.event_ids) for a in sinks.alerts] == [
+            ("break_glass", "alice", (request.id,))
+        ]
 
     def test_the_grant_is_short_lived(self, firm: FirmConfig) -> None:
         """The bypass lets the request execute within the TTL and not after it."""

@@ -9,11 +9,11 @@ import pytest
 from orderguard.approvals.model import ApprovalRequest, SensitiveAction
 from orderguard.config import FirmConfig
 from orderguard.deploy.codeowners import load_codeowners, owners_for, parse_codeowners
-from orderguard.deploy.gate import DeployVerdict, check_deploy, deploy_content
+from orderguard.deploy.gate import BREAK_GLASS_RULE, DeployVerdict, audit_deploy, check_deploy, deploy_content
 from orderguard.deploy.git import DeployInputError, read_range
-from orderguard.domain import ReasonCode
+from orderguard.domain import AuditAction, ReasonCode
 from orderguard.gateway.stack import ControlsStack
-from tests.controls_support import T0, make_stack
+from tests.controls_support import SECOND, T0, MemoryAuditSink, make_stack
 from tests.deploy_support import commit, make_repo
 
 
@@ -125,3 +125,77 @@ class TestGate:
         """A directory without git is refused with the fix."""
         with pytest.raises(DeployInputError, match="not a git repository"):
             read_range(tmp_path, "a..b")
+
+
+class TestBreakGlassDeploy:
+    def test_active_break_glass_deploys_audited_and_alerted(self, tmp_path: Path, firm: FirmConfig) -> None:
+        """With no approvals, a break-glass on the exact range deploys; every overridden reason is kept,
+        the audit entry is break_glass, security is notified and alerted, the review stays open."""
+        s, _, sinks = make_stack(firm)
+        repo, base = make_repo(tmp_path)
+        commit(repo, {"src/risk/limits.py": "MAX = 0  # hotfix\n"}, "dana")
+        request = request_deploy(s, repo, f"{base}..HEAD", initiator="dana")
+        assert s.break_glass.invoke(request.id, "dana", "limits bug halts all trading; hotfix", T0).allowed
+        notified_at_invoke = len(sinks.notifications)
+        assert [a.rule for a in sinks.alerts] == ["break_glass"]
+        result = verdict(s, repo, f"{base}..HEAD", firm, now=T0 + SECOND)
+        assert result.allowed
+        assert result.emergency
+        assert "needs 2 approvals" in " | ".join(result.reasons)
+        assert result.decision().allowed
+        assert "BREAK-GLASS" in result.decision().message
+        audit = MemoryAuditSink()
+        principals = [p.to_domain() for p in firm.principals]
+        index = audit_deploy(
+            audit, result, "dana", T0 + SECOND, principals=principals, notifications=sinks, alerts=sinks
+        )
+        entry = audit.entries[index]
+        assert entry.action is AuditAction.BREAK_GLASS
+        assert entry.decision == "allow"
+        assert entry.after is not None
+        assert entry.after["break_glass"]["request_id"] == request.id  # type: ignore[index]
+        assert [n.recipient for n in sinks.notifications[notified_at_invoke:]] == ["sofia"]
+        assert [a.rule for a in sinks.alerts] == ["break_glass", BREAK_GLASS_RULE]
+        assert [g.request_id for g in s.break_glass.open_reviews()] == [request.id]
+
+    def test_an_expired_break_glass_no_longer_overrides(self, tmp_path: Path, firm: FirmConfig) -> None:
+        """After the break-glass TTL the range is refused again with every reason."""
+        s, _, _ = make_stack(firm)
+        repo, base = make_repo(tmp_path)
+        commit(repo, {"src/app.py": "x = 8\n"}, "dana")
+        request = request_deploy(s, repo, f"{base}..HEAD", initiator="dana")
+        s.break_glass.invoke(request.id, "dana", "limits bug halts all trading; hotfix", T0)
+        ttl = int(firm.controls.break_glass_ttl_seconds) * SECOND
+        result = verdict(s, repo, f"{base}..HEAD", firm, now=T0 + ttl)
+        assert not result.allowed
+        assert result.break_glass is None
+        assert result.decision().reason is ReasonCode.DEPLOY_NOT_APPROVED
+
+    def test_break_glass_on_an_older_revision_does_not_cover_a_newer_one(
+        self, tmp_path: Path, firm: FirmConfig
+    ) -> None:
+        """A commit pushed after the break-glass is not covered by it."""
+        s, _, _ = make_stack(firm)
+        repo, base = make_repo(tmp_path)
+        commit(repo, {"src/app.py": "x = 9\n"}, "dana")
+        request = request_deploy(s, repo, f"{base}..HEAD", initiator="dana")
+        s.break_glass.invoke(request.id, "dana", "limits bug halts all trading; hotfix", T0)
+        commit(repo, {"src/app.py": "x = 'and something else'\n"}, "dana")
+        result = verdict(s, repo, f"{base}..HEAD", firm, now=T0 + SECOND)
+        assert not result.allowed
+        assert result.break_glass is None
+
+    def test_a_refused_deploy_is_audited_as_decided(self, tmp_path: Path, firm: FirmConfig) -> None:
+        """Without break-glass the entry is a plain decision and nobody is paged."""
+        s, _, sinks = make_stack(firm)
+        repo, base = make_repo(tmp_path)
+        commit(repo, {"src/app.py": "x = 10\n"}, "dana")
+        request_deploy(s, repo, f"{base}..HEAD")
+        audit = MemoryAuditSink()
+        result = verdict(s, repo, f"{base}..HEAD", firm)
+        principals = [p.to_domain() for p in firm.principals]
+        audit_deploy(audit, result, "dana", T0, principals=principals, notifications=sinks, alerts=sinks)
+        assert audit.last().action is AuditAction.DECIDED
+        assert audit.last().reason_code == ReasonCode.DEPLOY_NOT_APPROVED.value
+        assert sinks.notifications == []
+        assert sinks.alerts == []

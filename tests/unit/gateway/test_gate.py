@@ -8,6 +8,8 @@ from orderguard.approvals.model import RequestStatus, SensitiveAction
 from orderguard.config import FirmConfig
 from orderguard.domain import AuditAction, AuditEntry, ReasonCode, Role
 from orderguard.gateway.stack import build_controls
+from orderguard.gateway.venue_journal import VenueChange
+from orderguard.gateway.venues import VenueAllowlist
 from tests.controls_support import SECOND, T0, Collected, MemoryAuditSink, make_stack, order
 
 
@@ -133,9 +135,48 @@ class TestVenueChanges:
         assert other.reason is ReasonCode.APPROVAL_REPLAYED
         assert "DARK-Y" not in s.venues
 
+    def test_applied_changes_are_journalled_and_replayed(self, firm: FirmConfig) -> None:
+        """Only an applied change is journalled; a new allowlist over the journal has it."""
+        s, _, _ = make_stack(firm)
+        _, request = s.venues.propose(s.approvals, "adam", "XNAS", False, T0)
+        assert request is not None
+        s.venues.apply(s.approvals, request.id, actor="adam", venue="XNAS", approve=False, now=T0)
+        assert s.venues.journal.changes() == []  # not approved yet: refused, nothing journalled
+        s.approvals.approve(request.id, "carol", request.digest, T0)
+        s.venues.apply(s.approvals, request.id, actor="adam", venue="XNAS", approve=False, now=T0 + 1)
+        assert s.venues.journal.changes() == [VenueChange("XNAS", False, "adam", T0 + 1, request.id)]
+        again = VenueAllowlist(firm.approved_venues(), journal=s.venues.journal)
+        assert "XNAS" not in again
+        assert "XNYS" in again
+
     def test_only_admin_compliance_security_propose(self, firm: FirmConfig) -> None:
         """A trader cannot propose route changes."""
         s, audit, _ = make_stack(firm)
         decision, _ = s.venues.propose(s.approvals, "alice", "DARK-X", True, T0)
         assert decision.reason is ReasonCode.NOT_AUTHORIZED
         assert audit.last().kind == "venue"
+
+
+class TestCreatorAndApprover:
+    def test_the_order_entry_names_creator_and_approvers_before_execution(self, firm: FirmConfig) -> None:
+        """A large order's audit entry records who entered it, its request and who approved it."""
+        s, audit, _ = make_stack(firm)
+        big = order("O-BIG", qty=10_000)
+        _, request = s.approvals.open(
+            SensitiveAction.LARGE_ORDER, big.order_id, "alice", big.approval_content(), T0
+        )
+        assert request is not None
+        s.approvals.approve(request.id, "carol", request.digest, T0)
+        result = s.gate.submit(big)
+        assert result.go
+        after = audit.entries[result.audit_index].after
+        assert after is not None
+        assert after["actor"] == "alice"
+        assert after["approval"] == {
+            "request_id": request.id,
+            "initiator": "alice",
+            "approvers": ["carol"],
+            "quorum": 1,
+            "break_glass_by": None,
+        }
+        assert s.approvals.store.get(request.id).status is RequestStatus.EXECUTED  # type: ignore[union-attr]

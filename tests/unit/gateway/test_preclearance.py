@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orderguard.config import FirmConfig
 from orderguard.domain import AuditAction, ReasonCode, Side
+from orderguard.gateway.preclearance import PreClearance
 from tests.controls_support import SECOND, T0, make_stack, order
 
 DAY = 86_400 * SECOND
@@ -20,6 +21,7 @@ class TestRules:
         assert clearance is None
         assert audit.last().kind == "preclearance"
         assert audit.last().action is AuditAction.DECIDED
+        assert audit.last().policy_ids == ("preclearance-restricted-list",)
         restricted = firm.model_copy(
             update={"controls": firm.controls.model_copy(update={"restricted_symbols": ("AAPL",)})}
         )
@@ -112,3 +114,55 @@ class TestAtTheGate:
         s.gate.submit(order("C-1", symbol="AAPL"))
         trade = s.gate.submit(order("P-1", actor="bob", account="PA-bob", symbol="AAPL", qty=5))
         assert trade.decision.reason is ReasonCode.PRECLEARANCE_BLACKOUT
+
+
+class TestStore:
+    def test_a_new_pre_clearance_over_the_same_store_keeps_everything(self, firm: FirmConfig) -> None:
+        """Clearances (unspent only), the blackout book, views and positions are rebuilt from the store."""
+        s, audit, _ = make_stack(firm)
+        s.preclearance.request("dana", "PA-dana", symbol="IBM", side=Side.BUY, qty=5, now=T0)
+        s.preclearance.request("tom", "PA-tom", symbol="IBM", side=Side.BUY, qty=5, now=T0)
+        assert s.gate.submit(order("P-1", actor="tom", account="PA-tom", symbol="IBM", qty=5)).go
+        s.gate.submit(order("C-1", symbol="AAPL"))
+        s.preclearance.order_viewed("dana", "C-1", T0)
+        again = PreClearance(firm.controls, s.directory, firm.accounts(), audit, store=s.preclearance.store)
+        assert again.cleared("dana", "PA-dana", symbol="IBM", side=Side.BUY, qty=5, now=T0).allowed
+        spent = again.cleared("tom", "PA-tom", symbol="IBM", side=Side.BUY, qty=5, now=T0)
+        assert spent.reason is ReasonCode.PRECLEARANCE_REQUIRED
+        viewer = again.evaluate("dana", "AAPL", Side.BUY, T0)
+        assert viewer.reason is ReasonCode.PRECLEARANCE_BLACKOUT
+        reverse = again.evaluate("tom", "IBM", Side.SELL, T0 + DAY)
+        assert reverse.reason is ReasonCode.HOLDING_PERIOD
+        assert [r.principal for r in again.history()] == ["dana", "tom"]
+
+    def test_order_done_starts_the_blackout_window(self, firm: FirmConfig) -> None:
+        """A working order blacks out indefinitely; once done, the blackout lifts a window later."""
+        s, _, _ = make_stack(firm)
+        s.gate.submit(order("C-1", symbol="AAPL"))
+        window = int(firm.controls.preclearance_blackout_seconds) * SECOND
+        late = T0 + 10 * window
+        assert (
+            s.preclearance.evaluate("bob", "AAPL", Side.BUY, late).reason is ReasonCode.PRECLEARANCE_BLACKOUT
+        )
+        s.preclearance.order_done("C-1", late)
+        s.preclearance.order_done("C-UNKNOWN", late)  # not in the book: nothing to end
+        assert not s.preclearance.evaluate("bob", "AAPL", Side.BUY, late + window).allowed
+        assert s.preclearance.evaluate("bob", "AAPL", Side.BUY, late + window + 1).allowed
+
+    def test_a_personal_trade_records_the_pre_clearance_rules(self, firm: FirmConfig) -> None:
+        """The gate's entry for a personal trade names Cedar's policy and the pre-clearance rules."""
+        s, audit, _ = make_stack(firm)
+        refused = s.gate.submit(order("P-0", actor="dana", account="PA-dana", symbol="MSFT", qty=1))
+        assert audit.entries[refused.audit_index].policy_ids == (
+            "own-personal-account-orders",
+            "preclearance-required",
+        )
+        s.preclearance.request("dana", "PA-dana", symbol="MSFT", side=Side.BUY, qty=1, now=T0)
+        went = s.gate.submit(order("P-1", actor="dana", account="PA-dana", symbol="MSFT", qty=1))
+        assert went.go
+        assert audit.entries[went.audit_index].policy_ids == (
+            "own-personal-account-orders",
+            "preclearance-restricted-list",
+            "preclearance-blackout",
+            "preclearance-holding-period",
+        )
