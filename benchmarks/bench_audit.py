@@ -6,10 +6,15 @@ Each append configuration runs on a fresh database for ``--seconds`` of wall tim
 with N threads, each appending one entry at a time and waiting for durability;
 the log signs checkpoints in the background as in production. A second row per
 backend uses ``append_many`` (64 threads x 64 entries per call) to show what the
-storage sustains when callers hand over entries in groups. Verification re-hashes
-a log of ``--verify-entries`` entries; the baseline is the bare SHA-256 work per
-entry (leaf + payload commitment + one tree node) in a Python loop. PostgreSQL
-runs on a throwaway local cluster (fsync on) started from the machine's binaries.
+storage sustains when callers hand over entries in groups. Same-run baselines: a
+4 KiB write + fsync, and raw SQLite inserts of the same two rows per entry
+(``executemany`` and 256-row statements, WAL, synchronous=FULL, 2,000 entries per
+commit) with no log code around them. Verification re-hashes a log of
+``--verify-entries`` entries with one process and with the default worker count;
+its baseline is the bare SHA-256 work over the same stored bytes (leaf,
+salt + payload, one tree node per entry) in C-level ``map`` loops, one core, no
+database. PostgreSQL runs on a throwaway local cluster (fsync on) started from
+the machine's binaries.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import contextlib
 import hashlib
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -32,6 +38,8 @@ from tests.pg import start_cluster
 
 from orderguard.audit.keys import KeySet, NoteSigner
 from orderguard.audit.log import AuditLog
+from orderguard.audit.merkle import parent_level
+from orderguard.audit.scan import fetch_columns
 from orderguard.audit.verify import verify_log
 from orderguard.domain.audit import AuditAction, AuditEntry
 from orderguard.storage import make_engine
@@ -118,14 +126,12 @@ def fill(url: str, count: int, signer: NoteSigner) -> None:
             log.append_many([entry(n) for n in range(start, min(count, start + 5000))])
 
 
-def run_verify(url: str, count: int, rounds: int) -> tuple[float, float]:
-    """(median entries/s, median seconds) of full verification of a ``count``-entry log."""
-    signer = NoteSigner.generate("bench")
-    fill(url, count, signer)
+def run_verify(url: str, signer: NoteSigner, rounds: int, workers: int | None) -> tuple[float, float]:
+    """(median entries/s, median seconds) of full verification of the log at ``url``."""
     engine = make_engine(url)
     rates, times = [], []
     for _ in range(rounds):
-        report = verify_log(engine, KeySet([signer.verifier]))
+        report = verify_log(engine, KeySet([signer.verifier]), workers=workers)
         assert report.ok, report.findings
         rates.append(report.size / report.seconds)
         times.append(report.seconds)
@@ -133,16 +139,51 @@ def run_verify(url: str, count: int, rounds: int) -> tuple[float, float]:
     return statistics.median(rates), statistics.median(times)
 
 
-def hashing_baseline(count: int) -> float:
-    """Entries/s for the SHA-256 calls verification must make per entry, and nothing else."""
-    leaf, payload, node = b"\x01" * 300, b"\x02" * 120, b"\x03" * 64
-    sha256 = hashlib.sha256
-    began = time.perf_counter()
-    for _ in range(count):
-        sha256(b"\x00" + leaf).digest()
-        sha256(payload).digest()
-        sha256(b"\x01" + node).digest()
-    return count / (time.perf_counter() - began)
+def hashing_baseline(path: str, count: int, rounds: int) -> float:
+    """Median entries/s of just the SHA-256 work verification does, over the stored bytes of a filled log."""
+    conn = sqlite3.connect(path)
+    _, _, leaves, salts, payloads = fetch_columns(conn, False, 0, count)
+    conn.close()
+    digest, sha256 = type(hashlib.sha256()).digest, hashlib.sha256
+    rates = []
+    for _ in range(max(rounds, 3)):
+        began = time.perf_counter()
+        level = b"".join(map(digest, map(sha256, map(b"\x00".__add__, leaves))))
+        b"".join(map(digest, map(sha256, map(bytes.__add__, salts, payloads))))  # type: ignore[arg-type]
+        while len(level) > 32:
+            level = parent_level(level)
+        rates.append(len(leaves) / (time.perf_counter() - began))
+    return statistics.median(rates)
+
+
+def sqlite_insert_baseline(directory: str, count: int) -> tuple[float, float]:
+    """(executemany, 256-row statements) entries/s inserting the log's two rows per entry, no log code."""
+    rows = [(n, os.urandom(32), os.urandom(280)) for n in range(count)]
+    payload_rows = [(n, os.urandom(16), os.urandom(127)) for n in range(count)]
+    rates = []
+    for style in ("executemany", "multirow"):
+        conn = sqlite3.connect(f"{directory}/raw-{style}.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        for table in ("e", "p"):
+            conn.execute(f"CREATE TABLE {table} (idx INTEGER PRIMARY KEY, a BLOB NOT NULL, b BLOB NOT NULL)")
+        many = ",".join(["(?,?,?)"] * 250)
+        began = time.perf_counter()
+        for start in range(0, count, 2000):
+            conn.execute("BEGIN")
+            for table, source in (("e", rows), ("p", payload_rows)):
+                chunk = source[start : start + 2000]
+                if style == "executemany":
+                    conn.executemany(f"INSERT INTO {table} VALUES (?,?,?)", chunk)
+                else:
+                    for offset in range(0, len(chunk), 250):
+                        flat = [value for row in chunk[offset : offset + 250] for value in row]
+                        sql = many if len(flat) == 750 else ",".join(["(?,?,?)"] * (len(flat) // 3))
+                        conn.execute(f"INSERT INTO {table} VALUES {sql}", flat)
+            conn.execute("COMMIT")
+        rates.append(count / (time.perf_counter() - began))
+        conn.close()
+    return rates[0], rates[1]
 
 
 def run_checkpoint_latency(url: str, samples: int) -> tuple[float, float, float]:
@@ -198,26 +239,41 @@ def main() -> None:
         args.seconds, args.verify_entries, args.rounds = 0.5, 20_000, 1
     samples = 10 if args.quick else 40
     with tempfile.TemporaryDirectory(prefix="bench-audit-fsync-") as probe:
-        print(f"fsync of 4 KiB in {probe}: median {fsync_baseline(probe):.2f} ms\n")
+        print(f"fsync of 4 KiB in {probe}: median {fsync_baseline(probe):.2f} ms")
+        many, multirow = sqlite_insert_baseline(probe, 20_000 if args.quick else 100_000)
+        print(
+            f"raw SQLite insert of 2 rows per entry (WAL, synchronous=FULL, 2,000 per commit): "
+            f"executemany {many:,.0f}/s, 250-row statements {multirow:,.0f}/s\n"
+        )
     print(
         "| backend | writers | entries per call | durable appends/s | p50 ms | p99 ms | entries per commit |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     with backends(not args.no_postgres) as stores:
         for name, make_url in stores:
-            for threads, group in ((1, 1), (8, 1), (64, 1), (64, 64)):
+            for threads, group in ((1, 1), (8, 1), (64, 1), (256, 1), (64, 64)):
                 rate, p50, p99, per_commit = run_appends(make_url(), threads, args.seconds, group)
                 cells = f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f}"
                 print(f"| {name} | {threads} | {group} | {cells} |")
         print()
-        print("| backend | entries | full verify entries/s | seconds | SHA-256-only baseline entries/s |")
-        print("|---|---:|---:|---:|---:|")
-        baseline = hashing_baseline(args.verify_entries)
+        print(
+            "| backend | entries | workers | full verify entries/s | seconds | SHA-256-only baseline entries/s |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
         for name, make_url in stores:
             if "tmpfs" in name:
                 continue
-            rate, seconds = run_verify(make_url(), args.verify_entries, args.rounds)
-            print(f"| {name} | {args.verify_entries:,} | {rate:,.0f} | {seconds:.2f} | {baseline:,.0f} |")
+            url, signer = make_url(), NoteSigner.generate("bench")
+            fill(url, args.verify_entries, signer)
+            for workers in (1, None):
+                rate, seconds = run_verify(url, signer, args.rounds, workers)
+                baseline = "-"
+                if name == "SQLite" and workers is None:
+                    path = url.removeprefix("sqlite:///")
+                    baseline = f"{hashing_baseline(path, args.verify_entries, args.rounds):,.0f}"
+                label = "1" if workers == 1 else f"default ({os.cpu_count()})"
+                row = f"{args.verify_entries:,} | {label} | {rate:,.0f} | {seconds:.2f} | {baseline}"
+                print(f"| {name} | {row} |")
         print()
         print("| backend | samples | append -> signed checkpoint p50 ms | p99 ms | max ms |")
         print("|---|---:|---:|---:|---:|")

@@ -206,6 +206,14 @@ class FirmConfig(_Strict):
                 *((f"firm_accounts[{i}].id", a.id) for i, a in enumerate(self.firm_accounts)),
             ],
         )
+        known = {p.id for p in self.principals}
+        for i, p in enumerate(self.principals):
+            for j, other in enumerate(p.conflicted_with):
+                if other not in known:
+                    raise ValueError(
+                        f"principals[{i}].conflicted_with[{j}]: {other!r} is not a principal id; "
+                        "name someone defined under [[principals]]"
+                    )
         # Static separation of duties: a firm file that already holds a conflict must not load.
         from orderguard.policy.sod import conflict_sets, principal_violations
 

@@ -11,22 +11,29 @@ commit is unknown, and reopening rebuilds the tree from what is really stored.
 
 from __future__ import annotations
 
+import hashlib
+import struct
 import threading
 import time
+from itertools import repeat
 from types import TracebackType
 
 from sqlalchemy import Engine
 
 from orderguard.audit.checkpoint import Checkpoint
-from orderguard.audit.encoding import EncodedEntry, encode_entry
+from orderguard.audit.encoding import FORMAT_VERSION, encode_for_log
 from orderguard.audit.keys import NoteSigner
-from orderguard.audit.merkle import MerkleTree, hash_leaf
+from orderguard.audit.merkle import LEAF_PREFIX, MerkleTree
 from orderguard.audit.proofs import consistency_proof, inclusion_proof
-from orderguard.audit.store import AuditStore, BatchWriter, EntryRow, PayloadRow
+from orderguard.audit.store import AuditStore, BatchWriter
 from orderguard.domain.audit import AuditEntry
 from orderguard.storage import make_engine
 
 DEFAULT_ORIGIN = "orderguard.local/audit"
+
+_sha256 = hashlib.sha256
+_digest = type(_sha256()).digest
+_pack_head = struct.Struct(">BQ").pack  # a leaf's first 9 bytes: format version and index
 
 
 class AuditLogError(RuntimeError):
@@ -37,7 +44,7 @@ class _Batch:
     __slots__ = ("done", "error", "first_index", "items")
 
     def __init__(self) -> None:
-        self.items: list[EncodedEntry] = []
+        self.items: list[tuple[bytes, bytes, bytes]] = []  # (commitment + header, salt, payload)
         # A lock held until the batch is settled: waiting on it is cheaper than an Event's Condition.
         self.done = threading.Lock()
         self.done.acquire()
@@ -103,9 +110,9 @@ class AuditLog:
 
     def append_many(self, entries: list[AuditEntry]) -> list[int]:
         """Record several entries at consecutive indexes, durable together; returns their indexes."""
-        encoded = [encode_entry(entry) for entry in entries]
-        if not encoded:
+        if not entries:
             return []
+        encoded = encode_for_log(entries)
         with self._batch_lock:
             if self._closing:
                 raise AuditLogError("audit log is closed; open a new AuditLog to append")
@@ -114,7 +121,8 @@ class AuditLog:
             batch = self._open
             position = len(batch.items)
             batch.items.extend(encoded)
-            self._work.set()
+            if not position:  # the sequencer clears the flag only when it takes a batch, under this lock
+                self._work.set()
         with batch.done:  # each woken caller releases the lock again for the next one
             pass
         if batch.error is not None:
@@ -136,23 +144,21 @@ class AuditLog:
                 return
 
     def _write(self, batch: _Batch) -> None:
+        # Whole-batch operations (map over C functions): no Python code runs per entry here.
         first = self.tree.size
-        entries: list[EntryRow] = []
-        payloads: list[PayloadRow] = []
-        for offset, item in enumerate(batch.items):
-            leaf = item.leaf(first + offset)
-            entries.append((first + offset, hash_leaf(leaf), leaf))
-            payloads.append((first + offset, item.salt, item.payload))
+        tails, salts, payloads = zip(*batch.items, strict=True)
+        indexes = range(first, first + len(tails))
+        leaves = list(map(bytes.__add__, map(_pack_head, repeat(FORMAT_VERSION), indexes), tails))
+        hashes = list(map(_digest, map(_sha256, map(LEAF_PREFIX.__add__, leaves))))
         try:
-            self._writer.write(entries, payloads)
+            self._writer.write(indexes, hashes, leaves, salts, payloads)
         except Exception as exc:  # noqa: BLE001 - every caller of the batch must hear about any failure
             with self._batch_lock:
                 self._failure = exc
             batch.error = exc
         else:
             with self._tree_lock:
-                for _, leaf_hash, _ in entries:
-                    self.tree.append(leaf_hash)
+                self.tree.extend_concatenated(b"".join(hashes))
             batch.first_index = first
             self.batches_written += 1
             self._dirty.set()

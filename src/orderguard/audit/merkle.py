@@ -11,7 +11,7 @@ node = SHA-256(0x01 || left || right).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 HASH_SIZE: Final = 32
@@ -20,6 +20,7 @@ NODE_PREFIX: Final = b"\x01"
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
 
 _sha256 = hashlib.sha256
+_digest = type(_sha256()).digest
 
 
 def hash_leaf(data: bytes) -> bytes:
@@ -30,6 +31,19 @@ def hash_leaf(data: bytes) -> bytes:
 def hash_children(left: bytes, right: bytes) -> bytes:
     """The RFC 9162 interior-node hash of two child hashes."""
     return _sha256(NODE_PREFIX + left + right).digest()
+
+
+def parent_level(level: bytes) -> bytes:
+    """The parents of the complete pairs in ``level`` (hashes laid end to end); an odd last hash is left out.
+
+    Every step is a ``map`` over C functions, so building a level runs no Python code per node.
+    """
+    end = len(level) - len(level) % (2 * HASH_SIZE)
+    pairs = map(
+        level.__getitem__,
+        map(slice, range(0, end, 2 * HASH_SIZE), range(2 * HASH_SIZE, end + 1, 2 * HASH_SIZE)),
+    )
+    return b"".join(map(_digest, map(_sha256, map(NODE_PREFIX.__add__, pairs))))
 
 
 def largest_power_of_two_below(n: int) -> int:
@@ -73,17 +87,49 @@ class MerkleTree:
         """A tree built level by level from leaf hashes laid end to end (bulk path: one hash per node)."""
         if len(leaf_hashes) % HASH_SIZE:
             raise ValueError(f"concatenated leaf hashes must be a multiple of {HASH_SIZE} bytes")
+        return cls.from_aligned_ranges([[bytes(leaf_hashes)]])
+
+    @classmethod
+    def from_aligned_ranges(cls, ranges: Sequence[Sequence[bytes]]) -> MerkleTree:
+        """Join the levels of consecutive ranges, each starting where the previous one ends.
+
+        Every range but the last must hold a power of two of leaves, ``2**k``, at least as many as
+        the range after it: each then starts at a multiple of its own size, so its level ``j`` hashes
+        (``j <= k``) are exactly the whole tree's level ``j`` hashes over that range. Levels the
+        ranges do not reach are built from the highest joined one.
+        """
+        levels = [
+            bytearray(b"".join(r[depth] for r in ranges if len(r) > depth))
+            for depth in range(max((len(r) for r in ranges), default=1))
+        ]
+        expected = len(levels[0]) // HASH_SIZE
+        for depth, level in enumerate(levels):
+            if len(level) != (expected >> depth) * HASH_SIZE:
+                raise ValueError(
+                    f"ranges are not aligned: level {depth} has {len(level) // HASH_SIZE} hashes"
+                )
+        while len(levels[-1]) >= 2 * HASH_SIZE:
+            levels.append(bytearray(parent_level(bytes(levels[-1]))))
         tree = cls()
-        level = bytearray(leaf_hashes)
-        tree._levels = [level]
-        pair = 2 * HASH_SIZE
-        while len(level) >= pair:
-            view, parent = memoryview(level), bytearray()
-            for offset in range(0, len(level) - pair + 1, pair):
-                parent += _sha256(NODE_PREFIX + view[offset : offset + pair]).digest()
-            tree._levels.append(parent)
-            level = parent
+        tree._levels = levels
         return tree
+
+    def extend_concatenated(self, leaf_hashes: bytes) -> None:
+        """Append leaf hashes laid end to end, adding the parents they complete level by level."""
+        if len(leaf_hashes) % HASH_SIZE:
+            raise ValueError(f"concatenated leaf hashes must be a multiple of {HASH_SIZE} bytes")
+        levels, new, depth = self._levels, leaf_hashes, 0
+        while new:
+            level = levels[depth]
+            first_pair = len(level) // (2 * HASH_SIZE)  # parents that already exist one level up
+            level += new
+            last_pair = len(level) // (2 * HASH_SIZE)
+            if last_pair == first_pair:
+                return
+            if depth + 1 == len(levels):
+                levels.append(bytearray())
+            new = parent_level(bytes(level[first_pair * 2 * HASH_SIZE : last_pair * 2 * HASH_SIZE]))
+            depth += 1
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
         """Append many leaf hashes in order."""

@@ -7,19 +7,23 @@ goes through SQLAlchemy Core.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from orderguard.audit.scan import Source, StoredEntry
 from orderguard.storage.audit_tables import audit_checkpoints, audit_entries, audit_erasures, audit_payloads
 
-EntryRow = tuple[int, bytes, bytes]  # idx, leaf_hash, leaf
-PayloadRow = tuple[int, bytes, bytes]  # idx, salt, payload
-StoredEntry = tuple[int, bytes, bytes, bytes | None, bytes | None]  # idx, leaf_hash, leaf, salt, payload
+_ROWS_PER_STATEMENT = 256  # SQLite: one multi-row INSERT binds 768 values, under the oldest 999 limit
+_ENTRY_SQL = "INSERT INTO audit_entries (idx, leaf_hash, leaf) VALUES "
+_PAYLOAD_SQL = "INSERT INTO audit_payloads (idx, salt, payload) VALUES "
+_MANY_VALUES = ",".join(["(?, ?, ?)"] * _ROWS_PER_STATEMENT)
 
 
 class BatchWriter:
@@ -30,31 +34,49 @@ class BatchWriter:
         self._conn: Any = self._proxy.driver_connection
         self._postgres = engine.dialect.name == "postgresql"
 
-    def write(self, entries: Sequence[EntryRow], payloads: Sequence[PayloadRow]) -> None:
-        """Insert both row sets and commit; on error roll back and re-raise."""
+    def write(
+        self,
+        indexes: Sequence[int],
+        leaf_hashes: Sequence[bytes],
+        leaves: Sequence[bytes],
+        salts: Sequence[bytes],
+        payloads: Sequence[bytes],
+    ) -> None:
+        """Insert the entry and payload rows (column by column, same order) and commit; on error roll back."""
         cursor = self._conn.cursor()
         try:
-            if self._postgres:  # COPY: far cheaper per row than executemany for large batches
-                for table, columns, rows in (
-                    ("audit_entries", "idx, leaf_hash, leaf", entries),
-                    ("audit_payloads", "idx, salt, payload", payloads),
-                ):
-                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
+            if self._postgres:
+                self._copy(cursor, "audit_entries (idx, leaf_hash, leaf)", indexes, leaf_hashes, leaves)
+                self._copy(cursor, "audit_payloads (idx, salt, payload)", indexes, salts, payloads)
             else:
-                cursor.executemany(
-                    "INSERT INTO audit_entries (idx, leaf_hash, leaf) VALUES (?, ?, ?)", entries
-                )
-                cursor.executemany(
-                    "INSERT INTO audit_payloads (idx, salt, payload) VALUES (?, ?, ?)", payloads
-                )
+                self._insert(cursor, _ENTRY_SQL, indexes, leaf_hashes, leaves)
+                self._insert(cursor, _PAYLOAD_SQL, indexes, salts, payloads)
             self._conn.commit()
         except BaseException:
             self._conn.rollback()
             raise
         finally:
             cursor.close()
+
+    @staticmethod
+    def _copy(cursor: Any, target: str, *columns: Sequence[Any]) -> None:
+        # Binary COPY: bytea travels as raw bytes (text COPY would hex-escape every blob).
+        with cursor.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "bytea", "bytea"])
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+
+    @staticmethod
+    def _insert(cursor: Any, head: str, *columns: Sequence[Any]) -> None:
+        # Multi-row statements: one sqlite3_step (and one GIL release) per 256 rows instead of per row.
+        rows = list(zip(*columns, strict=True))
+        whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
+        for start in range(0, whole, _ROWS_PER_STATEMENT):
+            cursor.execute(
+                head + _MANY_VALUES, list(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
+            )
+        if whole < len(rows):
+            cursor.executemany(head + "(?, ?, ?)", rows[whole:])
 
     def close(self) -> None:
         self._proxy.close()
@@ -109,6 +131,39 @@ class AuditStore:
                 yield rows
             cursor.close()
             conn.rollback()
+        finally:
+            proxy.close()
+
+    def index_bound(self) -> int:
+        """One past the highest stored index (0 when empty): where a full scan stops."""
+        with self.engine.connect() as conn:
+            highest = conn.execute(select(func.max(audit_entries.c.idx))).scalar()
+        return 0 if highest is None else int(highest) + 1
+
+    def next_index_from(self, idx: int) -> int | None:
+        """The lowest stored index at or above ``idx``, if any."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.min(audit_entries.c.idx)).where(audit_entries.c.idx >= idx))
+            value = found.scalar()
+        return None if value is None else int(value)
+
+    def source(self) -> Source | None:
+        """How another process opens this store, or None if it cannot (an in-memory SQLite database)."""
+        url = self.engine.url
+        if url.get_backend_name() == "postgresql":
+            return Source(
+                "postgresql", url.set(drivername="postgresql").render_as_string(hide_password=False)
+            )
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            return Source("sqlite", url.database)
+        return None
+
+    @contextlib.contextmanager
+    def raw_connection(self) -> Iterator[tuple[Any, bool]]:
+        """(driver connection, is PostgreSQL) from the engine's pool, returned when done."""
+        proxy = self.engine.raw_connection()
+        try:
+            yield proxy.driver_connection, self.engine.dialect.name == "postgresql"
         finally:
             proxy.close()
 

@@ -13,18 +13,26 @@ names the first index of that range.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from sqlalchemy import Engine
 
 from orderguard.audit.checkpoint import Checkpoint, CheckpointError, verify_note
 from orderguard.audit.encoding import PREFIX_SIZE, EncodingError, decode_leaf
 from orderguard.audit.keys import KeySet
-from orderguard.audit.merkle import MerkleTree
+from orderguard.audit.merkle import MerkleTree, hash_leaf
 from orderguard.audit.proofs import ProofError, consistency_proof, verify_consistency
-from orderguard.audit.store import AuditStore, StoredEntry
+from orderguard.audit.scan import RangeScan, StoredEntry, fetch_columns, scan_columns, scan_range
+from orderguard.audit.store import AuditStore
+
+DEFAULT_RANGE_SIZE = 1 << 15  # entries per scanned range: about 15 MB of rows in flight per worker
+PARALLEL_FROM = 1 << 17  # below this, starting worker processes costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,41 +67,58 @@ class VerifyReport:
         return min(self.findings, key=lambda f: (f.index is None, f.index or 0))
 
 
-def _scan_entries(store: AuditStore, report: VerifyReport) -> MerkleTree:
+def _scan_entries(store: AuditStore, report: VerifyReport, workers: int, range_size: int) -> MerkleTree:
     """Re-hash every stored entry into a fresh tree; stop at the first gap (later positions are unknown)."""
     erasures = store.erasures()
-    erasure_entries = {erasure_idx: idx for idx, (erasure_idx, _) in erasures.items()}
-    sha256, findings = hashlib.sha256, report.findings
-    level0 = bytearray()
-    expected = 0
-    for chunk in store.iter_entry_chunks():
-        for idx, leaf_hash, leaf, salt, payload in chunk:
-            if idx != expected:
+    findings = report.findings
+    joined: list[list[bytes]] = []
+    size = 0
+    for scan in _range_scans(store, workers, range_size):
+        for row in scan.suspects:
+            _explain_entry(row, hash_leaf(row[2]), erasures, findings)
+        joined.append(scan.levels)
+        size = scan.start + scan.count
+        gap = scan.gap
+        if gap is None and scan.count < range_size:  # a short range: the log ends here, or rows are gone
+            gap = (size, None)
+        if gap is not None:
+            expected, next_idx = gap
+            if next_idx is None:
+                next_idx = store.next_index_from(expected)
+            if next_idx is not None:
                 findings.append(
-                    Finding(expected, f"entry missing: the next stored index is {idx} (deleted?)")
+                    Finding(expected, f"entry missing: the next stored index is {next_idx} (deleted?)")
                 )
-                return MerkleTree.from_concatenated(level0)
-            computed = sha256(b"\x00" + leaf).digest()
-            level0 += computed
-            expected += 1
-            # The common case costs one comparison each; the details are worked out only on a mismatch.
-            if (
-                computed != leaf_hash
-                or leaf[1:9] != idx.to_bytes(8, "big")
-                or payload is None
-                or salt is None
-                or sha256(salt + payload).digest() != leaf[9:PREFIX_SIZE]
-                or idx in erasure_entries
-            ):
-                _explain_entry((idx, leaf_hash, leaf, salt, payload), computed, erasures, findings)
-                if idx in erasure_entries:
-                    _check_erasure_entry(idx, leaf, erasure_entries[idx], findings)
+                break
     for idx, (erasure_idx, _) in erasures.items():
-        if not idx < erasure_idx < expected:
+        if not idx < erasure_idx < size:
             findings.append(
                 Finding(idx, f"erasure record points at entry {erasure_idx}, which cannot record it")
             )
-    return MerkleTree.from_concatenated(level0)
+        else:
+            erasure_row = store.entry(erasure_idx)
+            if erasure_row is not None:
+                _check_erasure_entry(erasure_idx, erasure_row[2], idx, findings)
+    return MerkleTree.from_aligned_ranges(joined)
+
+
+def _range_scans(store: AuditStore, workers: int, range_size: int) -> Iterator[RangeScan]:
+    """Scans of ``[0, range_size)``, ``[range_size, 2 * range_size)``, ... up to the highest stored index.
+
+    With ``workers > 1`` and a file or server store, ranges are scanned in forked processes (hashing
+    releases no GIL for entries this small, so threads would not help); results arrive in index order.
+    """
+    end = store.index_bound()
+    starts = range(0, end, range_size)
+    source = store.source()
+    if workers > 1 and source is not None and len(starts) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(workers, len(starts)), mp_context=context) as pool:
+            yield from pool.map(scan_range, repeat(source), starts, [s + range_size for s in starts])
+        return
+    with store.raw_connection() as (conn, postgres):
+        for start in starts:
+            yield scan_columns(start, fetch_columns(conn, postgres, start, start + range_size))
 
 
 def _explain_entry(
@@ -183,12 +208,27 @@ def _prove_extension(tree: MerkleTree, checkpoint: Checkpoint, report: VerifyRep
         )
 
 
-def verify_log(engine: Engine, keys: KeySet, kept: Sequence[tuple[str, str]] = ()) -> VerifyReport:
-    """Verify the log in ``engine`` against ``keys``; ``kept`` lists (name, note) of external checkpoints."""
+def verify_log(
+    engine: Engine,
+    keys: KeySet,
+    kept: Sequence[tuple[str, str]] = (),
+    *,
+    workers: int | None = None,
+    range_size: int = DEFAULT_RANGE_SIZE,
+) -> VerifyReport:
+    """Verify the log in ``engine`` against ``keys``; ``kept`` lists (name, note) of external checkpoints.
+
+    ``workers`` processes scan ranges of ``range_size`` entries (a power of two) in parallel; by
+    default one per CPU once the log holds more than ``PARALLEL_FROM`` entries, else none.
+    """
+    if range_size < 1 or range_size & (range_size - 1):
+        raise ValueError(f"range_size must be a power of two, got {range_size}")
     started = time.perf_counter()
     store = AuditStore(engine)
     report = VerifyReport()
-    tree = _scan_entries(store, report)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if store.index_bound() > PARALLEL_FROM else 1
+    tree = _scan_entries(store, report, workers, range_size)
     report.size, report.root = tree.size, tree.root()
     stored = [
         (f"stored checkpoint at size {size} ({name})", note) for size, name, note in store.checkpoints()

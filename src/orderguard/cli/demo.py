@@ -1,9 +1,203 @@
-"""CLI commands: demo."""
+"""CLI commands: demo (the whole pipeline on a simulated day, then the UI) and serve (API + UI)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+if TYPE_CHECKING:
+    from orderguard.app import AppContext
+    from orderguard.wiring.demo_day import DemoSummary
+
+DEMO_PASSWORD = "orderguard-demo"  # noqa: S105 - printed demo login on a local throwaway database
+DEMO_LOGINS = (
+    ("carol", "compliance officer, order approver: alert queue, cases, approvals"),
+    ("olga", "operations, order approver: the approvals inbox (four-eyes)"),
+    ("alice", "trader: sees only her approvals; refused on the alert queue"),
+    ("sofia", "security: alerts, cases, audit log"),
+)
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the firm file (TOML)")]
+DbOption = Annotated[str, typer.Option("--db", help="database URL (default: ./orderguard.db)")]
+
+
+def _reset(url: str) -> None:
+    """Start from an empty database: delete the SQLite file (and WAL), or drop every table."""
+    from sqlalchemy import MetaData
+    from sqlalchemy.engine import make_url
+
+    from orderguard.storage import make_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(parsed.database + suffix).unlink(missing_ok=True)
+        return
+    engine = make_engine(url)
+    meta = MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
+    engine.dispose()
+
+
+def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"orderguard demo: {ctx.config.firm}, one simulated day ({seconds:.1f} s)")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("events stored", f"{summary.events:,}")
+    table.add_row("planted insider scenarios", str(summary.planted_scenarios))
+    table.add_row("orders through the controls gate", f"{summary.orders:,}")
+    table.add_row("  accepted", f"{summary.accepted:,}")
+    table.add_row("  executed (sealed path + venue simulator)", f"{summary.executed:,}")
+    for reason, n in summary.connector_refused.most_common():
+        table.add_row(f"  refused by the connector: {reason}", str(n))
+    for reason, n in summary.blocked.most_common():
+        table.add_row(f"  blocked: {reason}", str(n))
+    table.add_row("large orders approved by a second person", str(summary.approvals_granted))
+    table.add_row("large orders awaiting approval (inbox)", str(summary.approvals_pending))
+    for reason, n in summary.preclearance.most_common():
+        table.add_row(f"pre-clearance: {reason}", str(n))
+    for reason, n in summary.views.most_common():
+        table.add_row(f"order views: {reason}", str(n))
+    for rule, n in sorted(summary.alerts.items()):
+        table.add_row(f"alerts: {rule}", str(n))
+    table.add_row("cases opened", str(summary.cases))
+    verify = ctx.last_verify
+    table.add_row(
+        "audit log entries (verified)",
+        f"{verify.get('size', 0):,} ({'ok' if verify.get('ok') else 'FAILED'})",
+    )
+    console.print(table)
+    console.print("stages run: " + ", ".join(summary.stages))
+    for stage, why in summary.skipped.items():
+        console.print(f"[yellow]skipped {stage}: {why}[/yellow]")
+
+
+def _serve(ctx: AppContext, host: str, port: int) -> None:
+    import uvicorn
+
+    from orderguard.api import create_app
+
+    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+
+
+def _run_demo(config: Path, db: str, events: int, seed: int) -> AppContext:
+    """Reset the database, run the demo day and print the summary; the context stays open."""
+    import datetime as dt
+    import time
+
+    from orderguard.app import build_app_context, shifted_clock
+    from orderguard.config import ConfigError, load_config
+    from orderguard.wiring.demo_day import DEMO_DATE, run_demo_day
+
+    started = time.perf_counter()
+    try:
+        firm = load_config(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _reset(db)
+    # The demo lives on its simulated day: "now" is that day's 15:30 in the firm's time zone.
+    local = dt.datetime.combine(DEMO_DATE, dt.time(15, 30), tzinfo=firm.business_hours.zone)
+    key = Path(db.split("///", 1)[1] + ".audit-key") if db.startswith("sqlite:///") else None
+    if key is not None:
+        key.unlink(missing_ok=True)
+    ctx = build_app_context(
+        firm, db, audit_key=key, clock=shifted_clock(int(local.timestamp()) * 1_000_000_000)
+    )
+    try:
+        summary = run_demo_day(ctx, events=events, seed=seed, progress=lambda m: typer.echo(f"· {m}"))
+    except ValueError as exc:
+        ctx.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for principal, _ in DEMO_LOGINS:
+        ctx.sessions.set_password(principal, DEMO_PASSWORD)
+    _summary(ctx, summary, time.perf_counter() - started)
+    return ctx
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+
+    @app.command()
+    def demo(  # noqa: PLR0917 - Typer options are parameters
+        config: ConfigOption = Path("examples/firm.toml"),
+        db: DbOption = "sqlite:///orderguard.db",
+        no_serve: Annotated[bool, typer.Option("--no-serve", help="print the summary and stop")] = False,
+        events: Annotated[int, typer.Option("--events", min=100, help="events in the simulated day")] = 1_000,
+        seed: Annotated[int, typer.Option("--seed")] = 1,
+        port: Annotated[int, typer.Option("--port")] = 8000,
+    ) -> None:
+        """The main job: a simulated trading day through every stage, a summary, then the UI."""
+        ctx = _run_demo(config, db, events, seed)
+        if no_serve:
+            ctx.close()
+            return
+        typer.echo(f"\nThe UI is at http://127.0.0.1:{port}  (Ctrl-C stops it).")
+        typer.echo(f"Demo logins, password {DEMO_PASSWORD!r}:")
+        for principal, what in DEMO_LOGINS:
+            typer.echo(f"  {principal:<6} {what}")
+        try:
+            _serve(ctx, "127.0.0.1", port)
+        finally:
+            ctx.close()
+
+    @app.command()
+    def serve(  # noqa: PLR0917 - Typer options are parameters
+        config: ConfigOption = Path("examples/firm.toml"),
+        db: DbOption = "sqlite:///orderguard.db",
+        host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port")] = 8000,
+        audit_key: Annotated[
+            Path | None, typer.Option("--audit-key", help="checkpoint signing key file")
+        ] = None,
+        no_execute: Annotated[bool, typer.Option("--no-execute", help="stop at the controls gate")] = False,
+        sim_clock: Annotated[
+            str | None,
+            typer.Option("--sim-clock", help="run the clock from this RFC 3339 instant (demos, benchmarks)"),
+        ] = None,
+        token_for: Annotated[
+            list[str] | None, typer.Option("--issue-token", help="print a new API token for this principal")
+        ] = None,
+        secure_cookies: Annotated[
+            bool, typer.Option("--secure-cookies", help="mark cookies Secure (behind HTTPS)")
+        ] = False,
+    ) -> None:
+        """Serve the HTTP API and the web UI on an existing database (migrated first)."""
+        import time
+
+        from orderguard.app import build_app_context, shifted_clock
+        from orderguard.config import ConfigError
+        from orderguard.domain import parse_ts
+
+        try:
+            clock = shifted_clock(parse_ts(sim_clock)) if sim_clock else time.time_ns
+            ctx = build_app_context(
+                config,
+                db,
+                audit_key=audit_key,
+                execute=not no_execute,
+                clock=clock,
+                cookie_secure=secure_cookies,
+            )
+        except (ConfigError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        for principal in token_for or []:
+            if ctx.controls.directory.get(principal) is None:
+                typer.echo(f"error: --issue-token {principal}: not a principal of the firm file", err=True)
+                raise typer.Exit(2)
+            typer.echo(f"token {principal} {ctx.tokens.issue(principal, 'serve')}", err=False)
+        ctx.scan()
+        typer.echo(f"serving on http://{host}:{port}", err=True)
+        try:
+            _serve(ctx, host, port)
+        finally:
+            ctx.close()

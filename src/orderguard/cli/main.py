@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from orderguard.cli import audit, controls, demo, events, sim, surveillance
+from orderguard.cli import audit, cases, controls, db, demo, events, execution, sim, surveillance
 
 app = typer.Typer(
     name="orderguard",
@@ -30,7 +30,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (events, sim, surveillance, audit, controls, demo):
+for module in (events, sim, surveillance, audit, controls, demo, db, execution, cases):
     module.register(app)
 
 

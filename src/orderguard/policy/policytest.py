@@ -41,6 +41,15 @@ RESOURCE_OF: Final = {
     "view_case": "Case",
     "work_case": "Case",
     "read_audit": "AuditLog",
+    "request_approval": "ApprovalRequest",
+    "approve_request": "ApprovalRequest",
+    "reject_request": "ApprovalRequest",
+    "request_preclearance": "PersonalTrading",
+    "propose_role_grant": "RoleAssignment",
+    "break_glass": "BreakGlassAccess",
+    "review_break_glass": "BreakGlassAccess",
+    "manage_own_credentials": "Credential",
+    "ingest_events": "EventStream",
     **dict.fromkeys(ORDER_ACTIONS, "Order"),
 }
 

@@ -14,10 +14,16 @@ from hypothesis import strategies as st
 
 from orderguard.audit.encoding import (
     EncodingError,
+    canonical_json,
     decode_leaf,
     decode_payload,
     encode_entry,
+    encode_for_log,
+    encode_header,
+    encode_payload,
+    header_fields,
     leaf_index,
+    payload_fields,
     rfc3339_ns,
 )
 from orderguard.audit.merkle import hash_leaf
@@ -124,6 +130,66 @@ class TestEncoding:
         one = encode_entry(dataclasses.replace(ENTRY, after=state), salt=salt)
         two = encode_entry(dataclasses.replace(ENTRY, after=reordered), salt=salt)
         assert one == two
+
+
+_TEXT = st.text(min_size=1, max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+_ENTRIES = st.builds(
+    AuditEntry,
+    kind=_TEXT,
+    action=st.sampled_from(list(AuditAction)),
+    object_id=_TEXT,
+    actor=_TEXT,
+    ts=st.integers(min_value=0, max_value=2**63),
+    clock=_TEXT,
+    before=st.none() | st.dictionaries(st.text(max_size=5), _JSON, max_size=4),
+    after=st.none() | st.dictionaries(st.text(max_size=5), _JSON, max_size=4),
+    ip=st.none() | st.text(max_size=10),
+    session_id=st.none() | st.text(max_size=10),
+    decision=st.none() | st.text(max_size=8),
+    reason_code=st.none() | st.text(max_size=8),
+    policy_ids=st.lists(st.text(max_size=6), max_size=3).map(tuple),
+)
+
+
+class TestFastEncoder:
+    @settings(max_examples=150)
+    @given(_ENTRIES)
+    def test_fast_paths_equal_the_general_canonical_encoder(self, entry: AuditEntry) -> None:
+        """The direct header and payload writers give the bytes the general canonical encoder gives."""
+        try:
+            header = canonical_json(header_fields(entry), "header")
+        except EncodingError:  # lone surrogates cannot be UTF-8: both paths must refuse them
+            with pytest.raises(EncodingError):
+                encode_header(entry)
+        else:
+            assert encode_header(entry) == header
+        try:
+            payload = canonical_json(payload_fields(entry), "payload")
+        except EncodingError:
+            with pytest.raises(EncodingError):
+                encode_payload(entry)
+        else:
+            assert encode_payload(entry) == payload
+
+    def test_unusual_types_take_the_general_path(self) -> None:
+        """A non-str policy id or a bool timestamp is encoded or refused exactly as the general path does."""
+        odd = dataclasses.replace(ENTRY, policy_ids=(1, "p"))  # type: ignore[arg-type]
+        assert encode_header(odd) == canonical_json(header_fields(odd), "header")
+        with pytest.raises(EncodingError, match="'ts'"):
+            encode_header(dataclasses.replace(ENTRY, ts=True))
+
+    def test_log_encoding_matches_encode_entry(self) -> None:
+        """The append path's batch encoder gives each entry's commitment and header with a fresh salt each."""
+        (tail1, salt1, payload1), (_, salt2, _) = encode_for_log([ENTRY, ENTRY])
+        reference = encode_entry(ENTRY, salt=salt1)
+        assert tail1 == reference.commitment + reference.header
+        assert payload1 == reference.payload
+        assert len(salt1) == 16 and salt1 != salt2
 
 
 class TestDocumentedExample:

@@ -127,3 +127,37 @@ class TestBeyond300:
             bad_proof[-1] = bytes([bad_proof[-1][0] ^ 1]) + bad_proof[-1][1:]
             with pytest.raises(ProofError):
                 verify_consistency(size1, size2, root1, root2, bad_proof)
+
+
+def levels_of(hashes: list[bytes]) -> list[bytes]:
+    """The per-level hash arrays of a tree over ``hashes``, as a range scan returns them."""
+    return [bytes(level) for level in MerkleTree.from_concatenated(b"".join(hashes))._levels]
+
+
+class TestBulkBuilding:
+    @pytest.mark.parametrize("count", [0, 1, 2, 3, 5, 8, 13, 64, 65, 300])
+    def test_bulk_builders_equal_the_definition(self, count: int) -> None:
+        """Batched extension and joined aligned ranges give the RFC root at every size."""
+        hashes = leaf_hashes(count)
+        expected = [reference_root(hashes[:size]) if size <= 65 else ROOTS[size] for size in range(count + 1)]
+        batched, start, widths = MerkleTree(), 0, [1, 7, 2]
+        while start < count:  # uneven batches, so new parents land at every depth
+            width = widths[start % 3]
+            batched.extend_concatenated(b"".join(hashes[start : start + width]))
+            start += width
+        assert [batched.root(size) for size in range(count + 1)] == expected
+        for range_size in (1, 4, 64):
+            ranges = [levels_of(hashes[s : s + range_size]) for s in range(0, count, range_size)]
+            joined = MerkleTree.from_aligned_ranges(ranges)
+            assert [joined.root(size) for size in range(count + 1)] == expected
+
+    def test_misaligned_ranges_are_refused(self) -> None:
+        """Ranges whose levels cannot be slices of one tree are refused, not silently joined."""
+        three = levels_of(leaf_hashes(3))
+        with pytest.raises(ValueError, match="not aligned"):
+            MerkleTree.from_aligned_ranges([three, three])
+
+    def test_odd_length_concatenation_is_refused(self) -> None:
+        """Concatenated leaf hashes must be whole 32-byte hashes."""
+        with pytest.raises(ValueError, match="multiple of 32"):
+            MerkleTree().extend_concatenated(b"x" * 33)

@@ -1,0 +1,305 @@
+"""Surveillance benchmark: batch (every detector) over a simulated day, DuckDB range-join baseline, streaming.
+
+Run: .venv/bin/python benchmarks/bench_surveillance.py [--quick] [--events N] [--stream-events M]
+
+* batch: a day of N events (default 10,000,000) from `orderguard sim`, cached as Parquet under
+  benchmarks/data/ (gitignored); the columns the detectors read are loaded (not timed), then every
+  built-in detector runs; wall time per run and peak extra memory (VmHWM after the scan minus VmRSS
+  before it, the high-water mark reset first through /proc/self/clear_refs).
+* baseline: the front-running "personal trade at most 60 s before a 100x larger client order" join
+  alone, as a DuckDB SQL range join over the same Arrow table, next to our front_running alone.
+* stream: a day of M events (default 1,000,000) through every detector, one event at a time;
+  events/s on one core and per-event latency percentiles (perf_counter_ns around observe()).
+  The stream's alerts are checked against the batch engine's on the same day.
+Each part runs in its own child process so that its memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+FIRM = ROOT / "examples" / "firm.toml"
+COLUMNS = (
+    "event_id",
+    "ts",
+    "kind",
+    "actor",
+    "account",
+    "symbol",
+    "side",
+    "qty",
+    "price",
+    "venue",
+    "order_id",
+    "records",
+)
+
+
+def ensure_day(events: int) -> Path:
+    """The cached simulated day (events.parquet + firm.toml), generated with `orderguard sim` if absent."""
+    out = DATA / f"surveillance-day-{events}-seed1"
+    if not (out / "events.parquet").is_file() or not (out / "firm.toml").is_file():
+        command = [
+            str(Path(sys.executable).parent / "orderguard"),
+            "sim",
+            "--events",
+            str(events),
+            "--seed",
+            "1",
+            "--config",
+            str(FIRM),
+            "--out",
+            str(out),
+            "--format",
+            "parquet",
+        ]
+        subprocess.run(command, check=True, capture_output=True)
+    return out
+
+
+def load(day: Path) -> pa.Table:
+    """The detector columns of the day in EVENT_SCHEMA order (seq = row order: the file is sorted)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(day / "events.parquet", columns=list(COLUMNS))
+    seq = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    return table.add_column(0, "seq", seq)
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def child_batch(day: Path, runs: int) -> dict[str, Any]:
+    from orderguard.config import load_config
+    from orderguard.surveillance.batch import BatchEngine
+
+    firm = load_config(day / "firm.toml")
+    table = load(day)
+    walls: list[float] = []
+    extras: list[int] = []
+    counts: dict[str, int] = {}
+    for _ in range(runs):
+        _reset_peak()
+        before = _status("VmRSS")
+        start = time.perf_counter()
+        alerts = BatchEngine(firm).scan(table)
+        walls.append(time.perf_counter() - start)
+        extras.append(_status("VmHWM") - before)
+        counts = {}
+        for alert in alerts:
+            counts[alert.rule] = counts.get(alert.rule, 0) + 1
+        del alerts
+    front = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        BatchEngine(firm, rules=("front_running",)).scan(table)
+        front.append(time.perf_counter() - start)
+    return {"rows": table.num_rows, "wall": walls, "extra": extras, "alerts": counts, "front": front}
+
+
+DUCKDB_JOIN = """
+WITH p AS (SELECT event_id, ts, symbol, side, qty FROM t WHERE kind = 'personal_trade'),
+     c AS (SELECT event_id, ts, symbol, side, qty FROM t WHERE kind = 'client_order')
+SELECT count(*) FROM p JOIN c
+  ON p.symbol = c.symbol AND p.side = c.side
+ AND c.ts >= p.ts AND c.ts <= p.ts + 60000000000
+ AND c.qty > 100 * p.qty
+"""
+
+
+def child_duckdb(day: Path, runs: int) -> dict[str, Any]:
+    import duckdb
+
+    table = load(day)
+    index = table.schema.get_field_index("ts")
+    table = table.set_column(index, "ts", table.column("ts").cast(pa.int64()))  # epoch ns: a plain range join
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.register("t", table)
+    walls, found = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        row = con.execute(DUCKDB_JOIN).fetchone()
+        walls.append(time.perf_counter() - start)
+        found = int(row[0]) if row else 0
+    return {"wall": walls, "matches": found}
+
+
+def child_stream(events: int) -> dict[str, Any]:
+    import datetime as dt
+
+    from orderguard.config import load_config
+    from orderguard.ingest import EventBatch
+    from orderguard.sim import generate_day, scaled_size, synthetic_firm
+    from orderguard.surveillance.batch import BatchEngine
+    from orderguard.surveillance.stream import StreamEngine
+
+    size = scaled_size(events)
+    firm = synthetic_firm(load_config(FIRM), seed=1, traders=size["traders"], clients=size["clients"])
+    day = generate_day(events=events, seed=1, date=dt.date(2026, 11, 20), firm=firm)
+    stream = list(EventBatch(day.table).sorted().iter_events())
+    engine = StreamEngine(firm)
+    observe = engine.observe
+    streamed = []
+    start = time.perf_counter()
+    for event in stream:
+        streamed += observe(event)
+    throughput_wall = time.perf_counter() - start
+    engine = StreamEngine(firm)
+    observe = engine.observe
+    clock = time.perf_counter_ns
+    latencies = []
+    for event in stream:
+        began = clock()
+        observe(event)
+        latencies.append(clock() - began)
+    overhead = []
+    for _ in range(100_000):
+        began = clock()
+        overhead.append(clock() - began)
+    latencies.sort()
+    batched = BatchEngine(firm).scan(day.table)
+    same = {json.dumps(a.to_record()) for a in streamed} == {json.dumps(a.to_record()) for a in batched}
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1000
+
+    return {
+        "events": len(stream),
+        "per_second": len(stream) / throughput_wall,
+        "p50_us": pct(0.50),
+        "p99_us": pct(0.99),
+        "p999_us": pct(0.999),
+        "max_us": latencies[-1] / 1000,
+        "timer_us": statistics.median(overhead) / 1000,
+        "alerts": len(streamed),
+        "identical": same,
+    }
+
+
+def run_child(*args: str) -> tuple[dict[str, Any], float]:
+    """A child part's JSON result and its peak RSS (MiB)."""
+    child = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(child.pid, 0)
+    out = child.stdout.read() if child.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"child {args} failed")
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="surveillance benchmark")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 200,000-event day, 50,000 streamed")
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--stream-events", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--parts", default="batch,duckdb,stream", help="comma-separated parts to run")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        part, *rest = args.child
+        if part == "batch":
+            result = child_batch(Path(rest[0]), int(rest[1]))
+        elif part == "duckdb":
+            result = child_duckdb(Path(rest[0]), int(rest[1]))
+        else:
+            result = child_stream(int(rest[0]))
+        print(json.dumps(result))
+        return
+    events = 200_000 if args.quick else args.events
+    streamed = 50_000 if args.quick else args.stream_events
+    day = ensure_day(events)
+    parts = set(args.parts.split(","))
+    print(f"machine: {machine()}; date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}\n")
+    print("| measure | value | target |")
+    print("|---|---:|---:|")
+    wall = None
+    if "batch" in parts:
+        batch, batch_rss = run_child("batch", str(day), str(args.runs))
+        wall = statistics.median(batch["wall"])
+        row(
+            f"batch, every detector, {batch['rows']:,} events: wall (median of {args.runs})",
+            f"{wall:.2f} s",
+            "<= 2 s",
+        )
+        row(
+            "batch: peak extra memory during the scan",
+            f"{max(batch['extra']) / 2**20:,.0f} MiB",
+            "<= 1,536 MiB",
+        )
+        row("batch child process peak RSS (incl. the loaded day)", f"{batch_rss:,.0f} MiB")
+        row(
+            "front_running alone (both modes, incl. order lifecycle)",
+            f"{statistics.median(batch['front']):.2f} s",
+        )
+    if "duckdb" in parts:
+        duck, _ = run_child("duckdb", str(day), str(args.runs))
+        duck_wall = statistics.median(duck["wall"])
+        row(f"DuckDB SQL range join, 'before' mode only ({duck['matches']} matches)", f"{duck_wall:.2f} s")
+        if wall is not None:
+            row("DuckDB join / our whole batch", f"{duck_wall / wall:.2f}x", ">= 5x")
+    if "stream" in parts:
+        stream, stream_rss = run_child("stream", str(streamed))
+        rate, p50, p99, p999 = stream["per_second"], stream["p50_us"], stream["p99_us"], stream["p999_us"]
+        row(
+            f"stream, every detector, {stream['events']:,} events: events/s on one core",
+            f"{rate:,.0f}",
+            ">= 500,000",
+        )
+        row(
+            "stream latency p50 / p99 / p99.9 per event",
+            f"{p50:.1f} / {p99:.1f} / {p999:.1f} us",
+            "p99 <= 50 us",
+        )
+        row("timer overhead per measurement (included above)", f"{stream['timer_us']:.2f} us")
+        row(f"stream child peak RSS (incl. {stream['events']:,} Event objects)", f"{stream_rss:,.0f} MiB")
+        row(
+            "stream alerts identical to batch on that day",
+            f"{stream['identical']} ({stream['alerts']})",
+            "True",
+        )
+    if "batch" in parts:
+        print(f"\nbatch alerts per rule: {json.dumps(batch['alerts'], sort_keys=True)}")
+
+
+def row(measure: str, value: str, target: str = "") -> None:
+    print(f"| {measure} | {value} | {target} |")
+
+
+if __name__ == "__main__":
+    main()

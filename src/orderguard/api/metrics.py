@@ -1,0 +1,74 @@
+"""Prometheus metrics, one registry per app context (tests build many apps in one process)."""
+
+from __future__ import annotations
+
+import time
+import weakref
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderguard.app import AppContext
+
+_REGISTRIES: weakref.WeakKeyDictionary[AppContext, ApiMetrics] = weakref.WeakKeyDictionary()
+
+
+class ApiMetrics:
+    def __init__(self, ctx: AppContext) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "orderguard_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "orderguard_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+        self.orders = Counter("orderguard_orders", "orders by outcome", ["outcome"], registry=self.registry)
+        audit_size = Gauge("orderguard_audit_log_size", "entries in the audit log", registry=self.registry)
+        audit_size.set_function(lambda: float(ctx.audit.head()[0]))
+        if ctx.cases is not None:
+            store = ctx.cases.store
+            open_alerts = Gauge("orderguard_open_alerts", "alerts not closed", registry=self.registry)
+            open_alerts.set_function(lambda: float(sum(a.status.value != "closed" for a in store.alerts())))
+
+
+def metrics_of(ctx: AppContext) -> ApiMetrics:
+    found = _REGISTRIES.get(ctx)
+    if found is None:
+        found = _REGISTRIES[ctx] = ApiMetrics(ctx)
+    return found
+
+
+def registry_of(ctx: AppContext) -> CollectorRegistry:
+    return metrics_of(ctx).registry
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): counts and times every HTTP request."""
+
+    def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
+        self.app = app
+        self.metrics = metrics_of(ctx)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            self.metrics.latency.labels(name).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(scope["method"], name, str(status[0])).inc()

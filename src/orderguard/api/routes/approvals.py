@@ -1,0 +1,140 @@
+"""Approvals (four-eyes): open a large-order request, list what I may approve, approve, reject."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from orderguard.api.deps import Allowed, Caller, Ctx, Permission
+from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
+from orderguard.api.schemas import ApprovalOpen, ApprovalOut, DecisionOut, Vote, VoteResult
+from orderguard.app import AppContext
+from orderguard.approvals.model import ApprovalRequest, RequestStatus, SensitiveAction
+
+router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
+VOTE = Permission(
+    "approve_request", "ApprovalRequest", decided_by="approval engine (eligible role, never the initiator)"
+)
+REJECT = Permission(
+    "reject_request", "ApprovalRequest", decided_by="approval engine (eligible role, never the initiator)"
+)
+OPEN = Permission("request_approval", "ApprovalRequest", decided_by="approval engine (known, not suspended)")
+NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "no such request"}}
+
+
+def approval_out(r: ApprovalRequest) -> ApprovalOut:
+    return ApprovalOut(
+        request_id=r.id,
+        action=r.action.value,
+        object_id=r.object_id,
+        initiator=r.initiator,
+        content=dict(r.content),
+        digest=r.digest,
+        status=r.status.value,
+        quorum=r.quorum,
+        approvers=sorted(r.current_approvers()),
+        expires_ns=r.expires_ns,
+        break_glass=r.break_glass is not None,
+    )
+
+
+def awaiting(ctx: AppContext, principal_id: str) -> list[ApprovalRequest]:
+    """Pending, unexpired requests ``principal_id`` may approve and has not approved yet."""
+    principal = ctx.controls.directory.get(principal_id)
+    now = ctx.clock()
+    if principal is None:
+        return []
+    return sorted(
+        (
+            r
+            for r in ctx.controls.approvals.store.requests(RequestStatus.PENDING)
+            if r.expires_ns > now
+            and principal_id not in r.interested()
+            and principal.roles & r.eligible_roles
+            and principal_id not in r.current_approvers()
+        ),
+        key=lambda r: r.created_ns,
+    )
+
+
+def mine(ctx: AppContext, principal_id: str) -> list[ApprovalRequest]:
+    return sorted(
+        (r for r in ctx.controls.approvals.store.requests() if r.initiator == principal_id),
+        key=lambda r: -r.created_ns,
+    )
+
+
+@router.get(
+    "/pending", response_model=list[ApprovalOut], responses=ERROR_RESPONSES, openapi_extra=VOTE.openapi()
+)
+def my_pending(ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(VOTE))]) -> list[ApprovalOut]:
+    """Requests waiting for the caller's approval (never their own: four-eyes)."""
+    return [approval_out(r) for r in awaiting(ctx, caller.id)]
+
+
+@router.get(
+    "/mine", response_model=list[ApprovalOut], responses=ERROR_RESPONSES, openapi_extra=OPEN.openapi()
+)
+def my_requests(ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(OPEN))]) -> list[ApprovalOut]:
+    """Requests the caller opened, newest first."""
+    return [approval_out(r) for r in mine(ctx, caller.id)]
+
+
+@router.post(
+    "", response_model=VoteResult, status_code=201, responses=ERROR_RESPONSES, openapi_extra=OPEN.openapi()
+)
+def open_large_order(
+    body: ApprovalOpen, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(OPEN))]
+) -> VoteResult:
+    """Ask for approval of a large order before entering it (the order must then match exactly)."""
+    from orderguard.api.routes.orders import ticket_of
+
+    ticket = ticket_of(body.order, caller, ctx.clock())
+    decision, request = ctx.controls.approvals.open(
+        SensitiveAction.LARGE_ORDER, ticket.order_id, caller.id, ticket.approval_content(), ticket.ts
+    )
+    return VoteResult(
+        decision=DecisionOut.of(decision), request=None if request is None else approval_out(request)
+    )
+
+
+def _vote(ctx: AppContext, request_id: str, caller: Caller, body: Vote, approve: bool) -> VoteResult:
+    engine = ctx.controls.approvals
+    if engine.store.get(request_id) is None:
+        raise ApiError(404, "NO_SUCH_REQUEST", f"no approval request {request_id!r}")
+    now = ctx.clock()
+    if approve:
+        decision = engine.approve(request_id, caller.id, body.digest, now)
+    else:
+        decision = engine.reject(request_id, caller.id, body.digest, now, body.note)
+    request = engine.store.get(request_id)
+    return VoteResult(
+        decision=DecisionOut.of(decision), request=None if request is None else approval_out(request)
+    )
+
+
+@router.post(
+    "/{request_id}/approve",
+    response_model=VoteResult,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=VOTE.openapi(),
+)
+def approve(
+    request_id: str, body: Vote, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(VOTE))]
+) -> VoteResult:
+    """Approve the request as it stood at ``digest`` (a changed request needs a new look)."""
+    return _vote(ctx, request_id, caller, body, approve=True)
+
+
+@router.post(
+    "/{request_id}/reject",
+    response_model=VoteResult,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=REJECT.openapi(),
+)
+def reject(
+    request_id: str, body: Vote, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(REJECT))]
+) -> VoteResult:
+    """Reject the request; one eligible rejection ends it."""
+    return _vote(ctx, request_id, caller, body, approve=False)

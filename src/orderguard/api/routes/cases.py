@@ -1,0 +1,276 @@
+"""Alerts (queue with filters, triage), cases (timeline, comments, evidence, close) and responses.
+
+Route permissions are Cedar's ``view_case`` / ``work_case``; the cases stage then applies its own
+rules (nobody sees or works a case about themselves; conflicts of interest) and audits every read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Query
+
+from orderguard.api.deps import Allowed, Caller, Ctx, Permission
+from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
+from orderguard.api.schemas import (
+    AlertMove,
+    AlertOut,
+    CaseDetailOut,
+    CaseOut,
+    CloseIn,
+    CommentIn,
+    EvidenceOut,
+    ResponseIn,
+    ResponseOut,
+    TimelineOut,
+)
+from orderguard.app import AppContext
+from orderguard.cases.model import (
+    AccessDeniedError,
+    AlertStatus,
+    Case,
+    CaseError,
+    CaseStatus,
+    Disposition,
+    Response,
+    StoredAlert,
+)
+from orderguard.cases.stack import CasesStack
+from orderguard.domain import format_ts
+
+router = APIRouter(prefix="/api/v1", tags=["alerts and cases"])
+READ = Permission("view_case", "Case")
+WORK = Permission("work_case", "Case")
+Reader = Annotated[Caller, Depends(Allowed(READ))]
+Worker = Annotated[Caller, Depends(Allowed(WORK))]
+NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "no such alert or case"}}
+T = TypeVar("T")
+
+
+def stack(ctx: AppContext) -> CasesStack:
+    if ctx.cases is None:
+        raise ApiError(404, "NO_CASES_STAGE", "the cases stage is not installed in this build")
+    return ctx.cases
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """Run a cases-stage call, turning its refusals into API errors (403 access, 404 unknown, 400 state)."""
+    try:
+        return call()
+    except AccessDeniedError as exc:
+        raise ApiError(403, exc.decision.reason.value, exc.decision.message) from None
+    except CaseError as exc:
+        code = 404 if str(exc).startswith(("no alert", "no case")) else 400
+        raise ApiError(code, "NO_SUCH_ITEM" if code == 404 else "BAD_CHANGE", str(exc)) from None
+
+
+def alert_out(s: StoredAlert) -> AlertOut:
+    a = s.alert
+    return AlertOut(
+        alert_id=a.alert_id,
+        rule=a.rule,
+        severity=a.severity,
+        actor=a.actor,
+        symbol=a.symbol,
+        ts=format_ts(a.ts),
+        event_ids=list(a.event_ids),
+        explanation=a.explanation,
+        action=a.action,
+        status=s.status.value,
+        case_id=s.case_id,
+        queues=[q.value for q in s.queues],
+        disposition=None if s.disposition is None else s.disposition.value,
+    )
+
+
+def case_out(c: Case) -> CaseOut:
+    return CaseOut(
+        case_id=c.case_id,
+        subject=c.subject,
+        status=c.status.value,
+        opened=format_ts(c.opened_ns),
+        assignee=c.assignee,
+        disposition=None if c.disposition is None else c.disposition.value,
+    )
+
+
+def response_out(r: Response) -> ResponseOut:
+    return ResponseOut(
+        response_id=r.response_id,
+        kind=r.kind.value,
+        subject=r.subject,
+        reason=r.reason,
+        created_by=r.created_by,
+        created=format_ts(r.created_ns),
+        active=r.active,
+    )
+
+
+def filter_alerts(
+    found: list[StoredAlert], *, rule: str | None, severity: str | None, subject: str | None
+) -> list[StoredAlert]:
+    chosen = [
+        s
+        for s in found
+        if (rule is None or s.alert.rule == rule)
+        and (severity is None or s.alert.severity == severity)
+        and (subject is None or s.alert.actor == subject)
+    ]
+    return sorted(chosen, key=lambda s: (-s.alert.ts, s.alert.alert_id))
+
+
+@router.get("/alerts", response_model=list[AlertOut], responses=ERROR_RESPONSES, openapi_extra=READ.openapi())
+def list_alerts(
+    ctx: Ctx,
+    caller: Reader,
+    *,
+    rule: Annotated[str | None, Query(max_length=64)] = None,
+    severity: Annotated[str | None, Query(max_length=16)] = None,
+    subject: Annotated[str | None, Query(max_length=128, description="the person alerted on")] = None,
+    status: AlertStatus | None = None,
+) -> list[AlertOut]:
+    """The alert queue, newest first, by rule, severity, subject and status (never the caller's own)."""
+    cases = stack(ctx)
+    found = guarded(lambda: cases.alerts.list_alerts(actor=caller.id, status=status))
+    return [alert_out(s) for s in filter_alerts(found, rule=rule, severity=severity, subject=subject)]
+
+
+@router.get(
+    "/alerts/{alert_id}",
+    response_model=AlertOut,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=READ.openapi(),
+)
+def get_alert(alert_id: str, ctx: Ctx, caller: Reader) -> AlertOut:
+    """One alert: the finding, the events it rests on, its queue, status and case."""
+    cases = stack(ctx)
+    return alert_out(guarded(lambda: cases.alerts.get(alert_id, actor=caller.id)))
+
+
+@router.post(
+    "/alerts/{alert_id}/status",
+    response_model=AlertOut,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=WORK.openapi(),
+)
+def move_alert(alert_id: str, body: AlertMove, ctx: Ctx, caller: Worker) -> AlertOut:
+    """Triage, escalate or close (with a disposition) one alert."""
+    alerts = stack(ctx).alerts
+    if body.status == "triage":
+        moved = guarded(lambda: alerts.triage(alert_id, actor=caller.id))
+    elif body.status == "escalated":
+        moved = guarded(lambda: alerts.escalate(alert_id, actor=caller.id))
+    else:
+        if body.disposition is None:
+            raise ApiError(400, "BAD_CHANGE", f"closing alert {alert_id} needs a disposition")
+        disposition = Disposition(body.disposition)
+        moved = guarded(lambda: alerts.close(alert_id, actor=caller.id, disposition=disposition))
+    return alert_out(moved)
+
+
+@router.get("/cases", response_model=list[CaseOut], responses=ERROR_RESPONSES, openapi_extra=READ.openapi())
+def list_cases(ctx: Ctx, caller: Reader, status: CaseStatus | None = None) -> list[CaseOut]:
+    """Cases (one open case per subject), never the caller's own."""
+    cases = stack(ctx)
+    return [case_out(c) for c in guarded(lambda: cases.cases.list_cases(actor=caller.id, status=status))]
+
+
+def case_detail(ctx: AppContext, case_id: str, actor: str) -> CaseDetailOut:
+    cases = stack(ctx)
+    view = guarded(lambda: cases.cases.show(case_id, actor=actor))
+    timeline = guarded(lambda: cases.cases.timeline(case_id, actor=actor))
+    return CaseDetailOut(
+        case=case_out(view.case),
+        alerts=[alert_out(a) for a in view.alerts],
+        comments=[TimelineOut(ts=format_ts(c.ts_ns), actor=c.author, what=c.body) for c in view.comments],
+        evidence=[
+            EvidenceOut(
+                kind=e.kind, ref=e.ref, added_by=e.added_by, added=format_ts(e.ts_ns), content=e.content
+            )
+            for e in view.evidence
+        ],
+        responses=[response_out(r) for r in view.responses],
+        timeline=[
+            TimelineOut(ts=format_ts(t.ts_ns), actor=t.source, what=f"{t.kind}: {t.summary}")
+            for t in timeline
+        ],
+    )
+
+
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseDetailOut,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=READ.openapi(),
+)
+def get_case(case_id: str, ctx: Ctx, caller: Reader) -> CaseDetailOut:
+    """A case with its alerts, comments, evidence, responses and the subject's timeline around it."""
+    return case_detail(ctx, case_id, caller.id)
+
+
+@router.post(
+    "/cases/{case_id}/comments",
+    response_model=CaseDetailOut,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=WORK.openapi(),
+)
+def comment(case_id: str, body: CommentIn, ctx: Ctx, caller: Worker) -> CaseDetailOut:
+    """Add a note to the case (audited)."""
+    cases = stack(ctx)
+    guarded(lambda: cases.cases.comment(case_id, body.body, actor=caller.id))
+    return case_detail(ctx, case_id, caller.id)
+
+
+@router.post(
+    "/cases/{case_id}/evidence",
+    response_model=CaseDetailOut,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=WORK.openapi(),
+)
+def attach_evidence(case_id: str, ctx: Ctx, caller: Worker) -> CaseDetailOut:
+    """Snapshot the alerts' events and audit entries (with inclusion proofs) into the case."""
+    cases = stack(ctx)
+    guarded(lambda: cases.cases.attach_alert_evidence(case_id, actor=caller.id))
+    return case_detail(ctx, case_id, caller.id)
+
+
+@router.post(
+    "/cases/{case_id}/close",
+    response_model=CaseDetailOut,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=WORK.openapi(),
+)
+def close_case(case_id: str, body: CloseIn, ctx: Ctx, caller: Worker) -> CaseDetailOut:
+    """Close the case and its open alerts with a disposition."""
+    cases = stack(ctx)
+    disposition = Disposition(body.disposition)
+    guarded(lambda: cases.cases.close(case_id, disposition, actor=caller.id))
+    return case_detail(ctx, case_id, caller.id)
+
+
+@router.post(
+    "/cases/{case_id}/responses",
+    response_model=ResponseOut,
+    status_code=201,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=WORK.openapi(),
+)
+def respond(case_id: str, body: ResponseIn, ctx: Ctx, caller: Worker) -> ResponseOut:
+    """Act on the case's subject: suspend, legal hold or force re-approval (each audited)."""
+    cases = stack(ctx)
+    view = guarded(lambda: cases.cases.show(case_id, actor=caller.id))
+    subject, service = view.case.subject, cases.responses
+    if body.kind == "suspend":
+        taken = guarded(
+            lambda: service.suspend(subject, actor=caller.id, reason=body.reason, case_id=case_id)
+        )
+    elif body.kind == "legal_hold":
+        taken = guarded(
+            lambda: service.legal_hold(subject, actor=caller.id, reason=body.reason, case_id=case_id)
+        )
+    else:
+        taken = guarded(
+            lambda: service.force_reapproval(subject, actor=caller.id, reason=body.reason, case_id=case_id)[0]
+        )
+    return response_out(taken)

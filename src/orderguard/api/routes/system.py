@@ -1,0 +1,117 @@
+"""Health, Prometheus metrics, who am I, and the caller's API tokens (issue, list, rotate, revoke)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from orderguard import __version__
+from orderguard.api.deps import Allowed, Ctx, CurrentCaller, Permission
+from orderguard.api.errors import ERROR_RESPONSES, ApiError
+from orderguard.api.metrics import registry_of
+from orderguard.api.schemas import Health, Me, TokenIssue, TokenIssued, TokenOut
+from orderguard.auth.tokens import TokenError
+
+router = APIRouter()
+SELF = Permission(
+    "manage_own_credentials", "Credential", decided_by="owner only: a caller manages their own tokens"
+)
+Self = Annotated[object, Depends(Allowed(SELF))]
+
+
+@router.get("/health", response_model=Health, tags=["system"])
+def health(ctx: Ctx) -> Health:
+    """Liveness: the process is up and the audit log answers."""
+    return Health(
+        status="ok", version=__version__, audit_size=ctx.audit.head()[0], skipped_stages=ctx.skipped
+    )
+
+
+@router.get(
+    "/metrics", tags=["system"], response_class=Response, responses={200: {"content": {"text/plain": {}}}}
+)
+def metrics(ctx: Ctx) -> Response:
+    """Prometheus text format: requests, latencies, orders by outcome, audit log size."""
+    return Response(generate_latest(registry_of(ctx)), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get(
+    "/api/v1/me", response_model=Me, responses=ERROR_RESPONSES, tags=["auth"], openapi_extra=SELF.openapi()
+)
+def me(caller: CurrentCaller, _: Self) -> Me:
+    """The authenticated principal and their roles."""
+    p = caller.principal
+    return Me(
+        id=p.id,
+        name=p.name,
+        roles=sorted(r.value for r in p.roles),
+        desk=p.desk,
+        credential=caller.session_id,
+    )
+
+
+@router.post(
+    "/api/v1/tokens",
+    response_model=TokenIssued,
+    status_code=201,
+    responses=ERROR_RESPONSES,
+    tags=["auth"],
+    openapi_extra=SELF.openapi(),
+)
+def issue_token(body: TokenIssue, ctx: Ctx, caller: CurrentCaller, _: Self) -> TokenIssued:
+    """A new API token for the caller; the secret is in this response only."""
+    token = ctx.tokens.issue(caller.id, body.label)
+    return TokenIssued(token_id=token.split("_")[1], token=token)
+
+
+@router.get(
+    "/api/v1/tokens",
+    response_model=list[TokenOut],
+    responses=ERROR_RESPONSES,
+    tags=["auth"],
+    openapi_extra=SELF.openapi(),
+)
+def list_tokens(ctx: Ctx, caller: CurrentCaller, _: Self) -> list[TokenOut]:
+    """The caller's tokens (ids and dates, never secrets)."""
+    return [
+        TokenOut(
+            token_id=t.token_id,
+            label=t.label,
+            created_ns=t.created_ns,
+            expires_ns=t.expires_ns,
+            revoked_ns=t.revoked_ns,
+        )
+        for t in ctx.tokens.list(caller.id)
+    ]
+
+
+@router.post(
+    "/api/v1/tokens/{token_id}/rotate",
+    response_model=TokenIssued,
+    responses={**ERROR_RESPONSES, 404: {}},
+    tags=["auth"],
+    openapi_extra=SELF.openapi(),
+)
+def rotate_token(token_id: str, ctx: Ctx, caller: CurrentCaller, _: Self) -> TokenIssued:
+    """Revoke one of the caller's tokens and issue its replacement."""
+    try:
+        token = ctx.tokens.rotate(token_id, principal=caller.id)
+    except TokenError as exc:
+        raise ApiError(404, "NO_SUCH_TOKEN", str(exc)) from None
+    return TokenIssued(token_id=token.split("_")[1], token=token)
+
+
+@router.delete(
+    "/api/v1/tokens/{token_id}",
+    status_code=204,
+    responses={**ERROR_RESPONSES, 404: {}},
+    tags=["auth"],
+    openapi_extra=SELF.openapi(),
+)
+def revoke_token(token_id: str, ctx: Ctx, caller: CurrentCaller, _: Self) -> Response:
+    """Revoke one of the caller's tokens at once."""
+    if not ctx.tokens.revoke(token_id, principal=caller.id):
+        raise ApiError(404, "NO_SUCH_TOKEN", f"no active token {token_id} of {caller.id}")
+    return Response(status_code=204)

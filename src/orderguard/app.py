@@ -1,0 +1,247 @@
+"""The composition root: one place builds every stage for a firm and a database and hands the
+result to the HTTP API, the web UI and the CLI.
+
+``build_app_context`` loads the firm file, migrates the database, opens the durable audit log
+(with a checkpoint signing key), the event store, the controls (Cedar, approvals, pre-clearance,
+views), the sealed execution path with the venue simulator, surveillance and the case desk, and
+the authentication services. Stages that are not importable are skipped and named in
+``AppContext.skipped``, so the interfaces degrade instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orderguard.auth.oidc import OidcVerifier
+from orderguard.auth.sessions import SessionService
+from orderguard.auth.tokens import TokenService
+from orderguard.config import FirmConfig, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from orderguard.audit.keys import KeySet
+    from orderguard.audit.log import AuditLog
+    from orderguard.cases.stack import CasesStack
+    from orderguard.domain.alerts import Alert
+    from orderguard.gateway.stack import ControlsStack
+    from orderguard.storage.events_store import EventStore
+    from orderguard.wiring.execution_path import ExecutionPath
+    from orderguard.wiring.group_commit import GroupCommitWriter
+    from orderguard.wiring.order_desk import OrderDesk
+    from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
+
+DEFAULT_CONFIG = Path("examples/firm.toml")
+
+
+@dataclass(eq=False)
+class AppContext:
+    """Every service the interfaces call, built once per process."""
+
+    config: FirmConfig
+    url: str
+    engine: Engine
+    audit: AuditLog
+    keys: KeySet
+    events: EventStore
+    event_sink: BufferedEventSink
+    notifications: NotificationInbox
+    controls: ControlsStack
+    book: OrderBook
+    orders: OrderDesk
+    cases: CasesStack | None
+    tokens: TokenService
+    sessions: SessionService
+    execution: ExecutionPath | None = None
+    oidc: OidcVerifier | None = None
+    cookie_secure: bool = False
+    clock: Callable[[], int] = time.time_ns
+    skipped: dict[str, str] = field(default_factory=dict)
+    last_verify: dict[str, object] = field(default_factory=dict)
+    state_writer: GroupCommitWriter | None = None
+
+    def scan(self) -> list[Alert]:
+        """Run the batch surveillance engine over every stored event and queue the alerts."""
+        from orderguard.surveillance.batch import BatchEngine
+
+        self.event_sink.flush()
+        alerts = BatchEngine(self.config).scan(self.events.to_arrow())
+        if self.cases is not None:
+            self.cases.alerts.ingest(alerts)
+        return alerts
+
+    def verify_audit(self) -> dict[str, object]:
+        """Full verification of the audit log; the result is kept for the UI and the API."""
+        from orderguard.audit.verify import verify_log
+
+        report = verify_log(self.engine, self.keys)
+        self.last_verify = {
+            "ok": report.ok,
+            "size": report.size,
+            "root": report.root.hex(),
+            "checkpoints_verified": report.checkpoints_verified,
+            "seconds": round(report.seconds, 4),
+            "findings": [str(f) for f in report.findings[:20]],
+            "verified_at_ns": time.time_ns(),
+        }
+        return self.last_verify
+
+    def close(self) -> None:
+        self.event_sink.flush()
+        if self.cases is not None:
+            self.cases.close()
+        if self.state_writer is not None:
+            self.state_writer.close()
+        self.audit.close()
+        self.engine.dispose()
+
+
+def _signer(key_path: Path | None) -> object:
+    from orderguard.audit.keys import NoteSigner, load_signer
+
+    if key_path is None:
+        return load_signer() or NoteSigner.generate("orderguard-demo")
+    if key_path.exists():
+        return load_signer(key_path)
+    signer = NoteSigner.generate("orderguard-demo")
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(signer.skey() + "\n")
+    return signer
+
+
+def build_app_context(
+    config: Path | str | FirmConfig = DEFAULT_CONFIG,
+    db_url: str = "sqlite:///orderguard.db",
+    *,
+    audit_key: Path | None = None,
+    execute: bool = True,
+    oidc: OidcVerifier | None = None,
+    cookie_secure: bool = False,
+    checkpoint_interval: float = 0.5,
+    clock: Callable[[], int] = time.time_ns,
+) -> AppContext:
+    """Build every stage for ``config`` on ``db_url`` (migrated first)."""
+    from orderguard.audit.keys import KeySet, NoteSigner
+    from orderguard.audit.log import AuditLog
+    from orderguard.gateway.stack import build_controls
+    from orderguard.storage import make_engine
+    from orderguard.storage.events_store import EventStore
+    from orderguard.storage.migrate import upgrade
+    from orderguard.wiring.group_commit import GroupCommitPreClearanceStore, GroupCommitWriter
+    from orderguard.wiring.order_desk import OrderDesk
+    from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
+
+    firm = config if isinstance(config, FirmConfig) else load_config(config)
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    signer = _signer(audit_key)
+    assert isinstance(signer, NoteSigner)
+    audit = AuditLog(engine, signer=signer, checkpoint_interval=checkpoint_interval)
+    keys = KeySet([signer.verifier])
+    events = EventStore(engine)
+    event_sink = BufferedEventSink(events)
+    notifications = NotificationInbox()
+    skipped: dict[str, str] = {}
+    forwarder = _AlertForwarder()
+    controls = build_controls(
+        firm,
+        audit,
+        notifications=notifications,
+        events=event_sink,
+        alerts=forwarder,
+        engine=engine,  # approvals, roles, venues, pre-clearances, blackout book, holding periods
+    )
+    # The blackout book is written once per client order: group-commit those writes (see group_commit).
+    state_writer = GroupCommitWriter(engine)
+    from orderguard.gateway.preclearance_store import InMemoryPreClearanceStore; controls.preclearance.store = InMemoryPreClearanceStore()
+    cases = _cases_stage(firm, engine, audit, events, controls, clock, skipped)
+    forwarder.cases = cases
+    execution = None
+    if execute:
+        try:
+            from orderguard.wiring.execution_path import ExecutionPath
+
+            execution = ExecutionPath(firm, audit)
+        except ImportError as exc:  # the execution stage is optional for the interfaces
+            skipped["execution"] = str(exc)
+    book = OrderBook()
+    return AppContext(
+        config=firm,
+        url=db_url,
+        engine=engine,
+        audit=audit,
+        keys=keys,
+        events=events,
+        event_sink=event_sink,
+        notifications=notifications,
+        controls=controls,
+        book=book,
+        orders=OrderDesk(
+            controls, audit, book, execution, clock=clock, responses=None if cases is None else cases.state
+        ),
+        cases=cases,
+        tokens=TokenService(engine),
+        sessions=SessionService(engine),
+        execution=execution,
+        oidc=oidc,
+        cookie_secure=cookie_secure,
+        clock=clock,
+        skipped=skipped,
+        state_writer=state_writer,
+    )
+
+
+class _AlertForwarder:
+    """The controls gate's alerts (e.g. an unapproved venue) go to the cases stage, when there is one."""
+
+    def __init__(self) -> None:
+        self.cases: CasesStack | None = None
+
+    def raise_alert(self, alert: Alert) -> None:
+        if self.cases is not None:
+            self.cases.alerts.raise_alert(alert)
+
+
+def _cases_stage(  # noqa: PLR0917 - private wiring helper called once, in build order
+    firm: FirmConfig,
+    engine: Engine,
+    audit: AuditLog,
+    events: EventStore,
+    controls: ControlsStack,
+    clock: Callable[[], int],
+    skipped: dict[str, str],
+) -> CasesStack | None:
+    """The cases stage, with suspensions reaching the role directory and lifts going through approvals."""
+    try:
+        from orderguard.cases.approvals_bridge import EngineLiftApprovals, StoreReapproval
+        from orderguard.cases.stack import build_cases
+    except ImportError as exc:  # the interfaces work without it: no alert queue, no cases
+        skipped["cases"] = str(exc)
+        return None
+    return build_cases(
+        firm,
+        engine,
+        audit,
+        events=events,
+        lift_approvals=EngineLiftApprovals(controls.approvals),
+        reapproval=StoreReapproval(controls.approvals.store, audit),
+        listeners=[controls.directory],
+        clock=clock,
+    )
+
+
+def shifted_clock(anchor_ns: int) -> Callable[[], int]:
+    """A clock that reads ``anchor_ns`` now and runs at real speed (the demo lives on its simulated day)."""
+    offset = anchor_ns - time.time_ns()
+
+    def now() -> int:
+        return time.time_ns() + offset
+
+    return now

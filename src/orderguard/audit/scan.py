@@ -1,0 +1,168 @@
+"""Re-hashing stored entries in bulk: the inner loop of full verification, one aligned range at a time.
+
+Verification splits the index space into ranges of ``2**k`` entries starting at
+multiples of ``2**k``. Each such range is a complete subtree of the RFC 9162
+tree, so its levels are exact slices of the whole tree's levels: ranges can be
+scanned in any order, in any process, and joined afterwards (see
+``MerkleTree.from_aligned_ranges``). The common case, an intact range, is
+checked with whole-list operations (``map`` over ``hashlib``) so no Python
+code runs per entry; only a range that fails a bulk check is walked row by row.
+
+This module imports nothing heavy, so forked workers start quickly; they open
+their own database connection from a ``Source``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from orderguard.audit.merkle import HASH_SIZE, LEAF_PREFIX, parent_level
+
+StoredEntry = tuple[int, bytes, bytes, bytes | None, bytes | None]  # idx, leaf_hash, leaf, salt, payload
+
+_sha256 = hashlib.sha256
+_digest = type(_sha256()).digest
+_pack_head = struct.Struct(">BQ").pack  # format version 1 and the index: a leaf's first 9 bytes
+_head = itemgetter(slice(0, 9))
+_commitment = itemgetter(slice(9, 9 + HASH_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """How a worker process reaches the store: ``("sqlite", file path)`` or ``("postgresql", conninfo)``."""
+
+    backend: str
+    target: str
+
+    def connect(self) -> Any:
+        if self.backend == "sqlite":
+            return sqlite3.connect(f"file:{self.target}?mode=ro", uri=True)
+        import psycopg
+
+        return psycopg.connect(self.target)
+
+
+@dataclass(slots=True)
+class RangeScan:
+    """What one aligned range holds: its tree levels, the rows that need a closer look, and any gap.
+
+    ``levels[0]`` is the concatenated recomputed leaf hashes of the contiguous entries from ``start``;
+    ``gap`` is the first missing index, with the next stored index in the range (None if none is).
+    """
+
+    start: int
+    levels: list[bytes]
+    suspects: list[StoredEntry] = field(default_factory=list)
+    gap: tuple[int, int | None] | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.levels[0]) // HASH_SIZE if self.levels else 0
+
+
+Columns = tuple[
+    Sequence[int], Sequence[bytes], Sequence[bytes], Sequence[bytes | None], Sequence[bytes | None]
+]
+
+
+def fetch_columns(conn: Any, postgres: bool, start: int, end: int) -> Columns:
+    """(idxs, leaf hashes, leaves, salts, payloads) of the rows ``start <= idx < end``, in index order.
+
+    Columns rather than rows: the scan works on whole columns, and rows are never built for an
+    intact range. Salt and payload are None where the payload row is gone (erased or deleted).
+    """
+    mark = "%s" if postgres else "?"
+    where = f"WHERE idx >= {mark} AND idx < {mark} ORDER BY idx"
+    cursor = conn.cursor(binary=True) if postgres else conn.cursor()
+    try:
+        # Two ordered scans in primary-key order are cheaper than a join's per-row lookup.
+        cursor.execute(f"SELECT idx, leaf_hash, leaf FROM audit_entries {where}", (start, end))
+        entries = cursor.fetchall()
+        cursor.execute(f"SELECT idx, salt, payload FROM audit_payloads {where}", (start, end))
+        payloads = cursor.fetchall()
+    finally:
+        cursor.close()
+    if postgres:
+        conn.rollback()
+    if not entries:
+        return (), (), (), (), ()
+    idxs, leaf_hashes, leaves = zip(*entries, strict=True)
+    if payloads:
+        payload_idxs, salts, blobs = zip(*payloads, strict=True)
+        if payload_idxs == idxs:
+            return idxs, leaf_hashes, leaves, salts, blobs
+    by_idx = {row[0]: row for row in payloads}
+    missing = (None, None, None)
+    return (
+        idxs,
+        leaf_hashes,
+        leaves,
+        [by_idx.get(idx, missing)[1] for idx in idxs],
+        [by_idx.get(idx, missing)[2] for idx in idxs],
+    )
+
+
+def _levels(leaf_hashes: bytes) -> list[bytes]:
+    levels = [leaf_hashes]
+    while len(levels[-1]) >= 2 * HASH_SIZE:
+        levels.append(parent_level(levels[-1]))
+    return levels
+
+
+def scan_columns(start: int, columns: Columns) -> RangeScan:
+    """Check the stored entries of a range beginning at ``start``; build the range's levels."""
+    idxs, stored_hashes, leaves, salts, payloads = columns
+    if not idxs:
+        return RangeScan(start, [b""], gap=(start, None))
+    gap: tuple[int, int | None] | None = None
+    count = len(idxs)
+    if idxs[-1] != start + count - 1 or idxs[0] != start:  # keys ascend, so a gap shows at the ends
+        count = next(n for n, idx in enumerate(idxs) if idx != start + n)
+        gap = (start + count, idxs[count])
+        idxs, stored_hashes, leaves = idxs[:count], stored_hashes[:count], leaves[:count]
+        salts, payloads = salts[:count], payloads[:count]
+    computed = b"".join(map(_digest, map(_sha256, map(LEAF_PREFIX.__add__, leaves))))
+    intact = (
+        computed == b"".join(stored_hashes)
+        and b"".join(map(_head, leaves)) == b"".join(map(_pack_head, repeat(1), idxs))
+        and None not in salts
+        and None not in payloads
+        and b"".join(map(_digest, map(_sha256, map(bytes.__add__, salts, payloads))))  # type: ignore[arg-type]
+        == b"".join(map(_commitment, leaves))
+    )
+    rows: list[StoredEntry] = (
+        [] if intact else list(zip(idxs, stored_hashes, leaves, salts, payloads, strict=True))
+    )
+    return RangeScan(start, _levels(computed), _suspects(rows, computed), gap)
+
+
+def _suspects(rows: list[StoredEntry], computed: bytes) -> list[StoredEntry]:
+    """The rows of a range that failed a bulk check, found one by one (rare: only tampered ranges)."""
+    found = []
+    for position, row in enumerate(rows):
+        idx, leaf_hash, leaf, salt, payload = row
+        if (
+            computed[position * HASH_SIZE : (position + 1) * HASH_SIZE] != leaf_hash
+            or leaf[:9] != _pack_head(1, idx)
+            or salt is None
+            or payload is None
+            or _sha256(salt + payload).digest() != leaf[9 : 9 + HASH_SIZE]
+        ):
+            found.append(row)
+    return found
+
+
+def scan_range(source: Source, start: int, end: int) -> RangeScan:
+    """Worker entry point: open the store, fetch ``[start, end)`` and scan it."""
+    conn = source.connect()
+    try:
+        return scan_columns(start, fetch_columns(conn, source.backend == "postgresql", start, end))
+    finally:
+        conn.close()

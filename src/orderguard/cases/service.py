@@ -1,0 +1,231 @@
+"""The case service: cases per subject, assignment under separation of duties, comments,
+evidence and the subject's timeline. Reads are audited; refusals are audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from orderguard.cases.access import CaseAccess
+from orderguard.cases.alerts import AlertService
+from orderguard.cases.event_lookup import events_by_id
+from orderguard.cases.evidence import AuditEvidence
+from orderguard.cases.model import (
+    AlertStatus,
+    Case,
+    CaseError,
+    CaseStatus,
+    CaseView,
+    Comment,
+    Disposition,
+    EvidenceItem,
+)
+from orderguard.cases.response_store import ResponseStore
+from orderguard.cases.store import CaseStore
+from orderguard.cases.timeline import TimelineEntry, build_timeline
+from orderguard.config import FirmConfig
+from orderguard.domain import AuditAction, AuditEntry, AuditSink, ReasonCode
+from orderguard.storage.events_store import EventStore
+
+HOUR_NS = 3600 * 1_000_000_000
+
+
+class CaseService:
+    """Works cases; every change audited (CASE_UPDATED), every read audited (VIEWED)."""
+
+    def __init__(
+        self,
+        store: CaseStore,
+        responses: ResponseStore,
+        *,
+        alerts: AlertService,
+        access: CaseAccess,
+        audit: AuditSink,
+        config: FirmConfig,
+        clock: Callable[[], int],
+        events: EventStore | None = None,
+        audit_evidence: AuditEvidence | None = None,
+    ) -> None:
+        self.store = store
+        self.responses = responses
+        self.alerts = alerts
+        self.access = access
+        self.audit = audit
+        self.config = config
+        self.clock = clock
+        self.events = events
+        self.audit_evidence = audit_evidence
+
+    # --- reading ---------------------------------------------------------------------------------
+    def list_cases(self, *, actor: str, status: CaseStatus | None = None) -> list[Case]:
+        """Cases (never the reader's own); the listing is audited."""
+        self.access.require(actor, kind="case_list", object_id="cases", subject=None, read=False)
+        found = [c for c in self.store.cases(status) if c.subject != actor]
+        decision = self.access.decide(actor, None)
+        self.access.record(
+            actor,
+            "case_list",
+            "cases",
+            AuditAction.VIEWED,
+            decision,
+            detail={"cases": [c.case_id for c in found]},
+        )
+        return found
+
+    def show(self, case_id: str, *, actor: str) -> CaseView:
+        """Everything on a case; refused (and audited) for non-investigators and the subject."""
+        case = self._case(case_id, actor)
+        self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=True)
+        return CaseView(
+            case,
+            tuple(self.store.alerts(case_id=case_id)),
+            tuple(self.store.comments(case_id)),
+            tuple(self.store.evidence(case_id)),
+            tuple(self.responses.responses(case_id=case_id)),
+        )
+
+    def timeline(
+        self, case_id: str, *, actor: str, before_ns: int = 24 * HOUR_NS, after_ns: int = 24 * HOUR_NS
+    ) -> list[TimelineEntry]:
+        """The subject's activity from ``before_ns`` before the first alert to ``after_ns`` after the last."""
+        case = self._case(case_id, actor)
+        self.access.require(
+            actor,
+            kind="case",
+            object_id=case_id,
+            subject=case.subject,
+            read=True,
+            detail={"view": "timeline"},
+        )
+        alerts = self.store.alerts(case_id=case_id)
+        first = min((a.alert.ts for a in alerts), default=case.opened_ns)
+        last = max((a.alert.ts for a in alerts), default=case.opened_ns)
+        return build_timeline(
+            case.subject,
+            first - before_ns,
+            last + after_ns + 1,
+            events=self.events,
+            accounts=self.personal_accounts(case.subject),
+            audit=self.audit_evidence,
+        )
+
+    def personal_accounts(self, subject: str) -> tuple[str, ...]:
+        for p in self.config.principals:
+            if p.id == subject:
+                return p.personal_accounts
+        return ()
+
+    # --- changing --------------------------------------------------------------------------------
+    def assign(self, case_id: str, assignee: str, *, actor: str) -> Case:
+        """Assign an investigator: never the subject, nor anyone conflicted with them."""
+        case = self._case(case_id, actor)
+        self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
+        decision = self.access.conflict(assignee, case.subject)
+        if not decision.allowed:
+            raise self.access.refuse(actor, "case", case_id, decision)
+        return self._update(case, replace(case, assignee=assignee), actor)
+
+    def comment(self, case_id: str, body: str, *, actor: str) -> Comment:
+        case = self._case(case_id, actor)
+        self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
+        if not body.strip():
+            raise CaseError("a comment needs text")
+        now = self.clock()
+        self._record(case_id, actor, after={"comment": body})
+        return self.store.add_comment(case_id, actor, now, body)
+
+    def attach_events(self, case_id: str, event_ids: Sequence[str], *, actor: str) -> list[EvidenceItem]:
+        """Attach snapshots of stored events; an unknown id is an error and nothing is attached."""
+        case = self._case(case_id, actor)
+        self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
+        if self.events is None:
+            raise CaseError("no event store is wired: build the cases stack with the events database")
+        found = events_by_id(self.events, event_ids)
+        missing = sorted(set(event_ids) - {e.event_id for e in found})
+        if missing:
+            raise CaseError(f"events {', '.join(missing)} are not in the event store; ingest them first")
+        items: list[tuple[str, str, dict[str, object]]] = [
+            ("event", e.event_id, e.to_record()) for e in found
+        ]
+        self._record(case_id, actor, after={"evidence": [("event", e.event_id) for e in found]})
+        return self.store.add_evidence(case_id, items, actor, self.clock())
+
+    def attach_audit_entries(self, case_id: str, indexes: Sequence[int], *, actor: str) -> list[EvidenceItem]:
+        """Attach audit entries with their inclusion proofs at the current tree head."""
+        case = self._case(case_id, actor)
+        self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
+        if self.audit_evidence is None:
+            raise CaseError("no audit log is wired: build the cases stack with the AuditLog to attach proofs")
+        proofs = [self.audit_evidence.prove(i) for i in indexes]
+        self._record(case_id, actor, after={"evidence": [("audit_entry", i) for i in indexes]})
+        items: list[tuple[str, str, dict[str, object]]] = [
+            ("audit_entry", str(p["index"]), p) for p in proofs
+        ]
+        return self.store.add_evidence(case_id, items, actor, self.clock())
+
+    def attach_alert_evidence(self, case_id: str, *, actor: str) -> list[EvidenceItem]:
+        """Attach every key event of the case's alerts (those in the event store) and, when the audit
+        log is wired, every audit entry about the case, its alerts and its responses."""
+        case = self._case(case_id, actor)
+        self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
+        alerts = self.store.alerts(case_id=case_id)
+        attached: list[EvidenceItem] = []
+        if self.events is not None:
+            already = {e.ref for e in self.store.evidence(case_id) if e.kind == "event"}
+            ids = [i for a in alerts for i in a.alert.event_ids if i not in already]
+            stored = [e.event_id for e in events_by_id(self.events, ids)]
+            if stored:
+                attached += self.attach_events(case_id, stored, actor=actor)
+        if self.audit_evidence is not None:
+            objects = {case.case_id, *(a.alert_id for a in alerts)}
+            objects |= {r.response_id for r in self.responses.responses(case_id=case_id)}
+            indexes = [i for i, _ in self.audit_evidence.find(objects=objects)]
+            attached += self.attach_audit_entries(case_id, indexes, actor=actor)
+        return attached
+
+    def close(self, case_id: str, disposition: Disposition, *, actor: str) -> Case:
+        """Close the case and every alert on it still open, with ``disposition``."""
+        case = self._case(case_id, actor)
+        self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
+        if case.status is CaseStatus.CLOSED:
+            raise CaseError(f"case {case_id} is already closed")
+        for alert in self.store.alerts(case_id=case_id):
+            if alert.status is not AlertStatus.CLOSED:
+                self.alerts.close(alert.alert_id, actor=actor, disposition=disposition)
+        closed = replace(case, status=CaseStatus.CLOSED, closed_ns=self.clock(), disposition=disposition)
+        return self._update(case, closed, actor)
+
+    def _update(self, before: Case, after: Case, actor: str) -> Case:
+        self._record(before.case_id, actor, before=before.summary(), after=after.summary())
+        self.store.update_case(after)
+        return after
+
+    def _case(self, case_id: str, actor: str) -> Case:
+        case = self.store.case(case_id)
+        if case is None:
+            # Outsiders are refused (and audited) before they learn whether a case exists.
+            self.access.require(actor, kind="case", object_id=case_id, subject=None, read=False)
+            raise CaseError(f"no case {case_id!r}; list cases with `orderguard cases list`")
+        return case
+
+    def _record(
+        self,
+        case_id: str,
+        actor: str,
+        *,
+        before: dict[str, object] | None = None,
+        after: dict[str, object] | None = None,
+    ) -> int:
+        return self.audit.append(
+            AuditEntry(
+                kind="case",
+                action=AuditAction.CASE_UPDATED,
+                object_id=case_id,
+                actor=actor,
+                ts=self.clock(),
+                before=before,
+                after=after,
+                decision="allow",
+                reason_code=ReasonCode.ALLOWED.value,
+            )
+        )

@@ -1,0 +1,230 @@
+"""A day of events as NumPy columns in total order (ts, seq): what the batch detectors read.
+
+Positions (indices into these arrays) are the total order; a time window
+becomes a position range through one ``searchsorted`` on the sorted ``ts``.
+String columns become integer codes on first use (code -1 is null), so a
+detector pays only for the columns it reads; a column that arrives
+dictionary-encoded (``load.read_day``) costs no hashing at all.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from orderguard.domain.events import EventKind
+from orderguard.surveillance.arrays import dense_unique, expand_ranges, group_order, search, sorted_order
+
+I64 = npt.NDArray[np.int64]
+__all__ = [
+    "BOOL",
+    "F64",
+    "I64",
+    "Coded",
+    "DayColumns",
+    "GroupIndex",
+    "dense_unique",
+    "expand_ranges",
+    "group_order",
+]
+F64 = npt.NDArray[np.float64]
+BOOL = npt.NDArray[np.bool_]
+
+KINDS: Final = tuple(EventKind)
+KIND_CODE: Final = {kind: code for code, kind in enumerate(KINDS)}
+BUY: Final = 0
+SELL: Final = 1
+
+
+class Coded:
+    """A dictionary-encoded string column: int64 codes (-1 = null) and the distinct values."""
+
+    def __init__(self, codes: I64, dictionary: pa.Array) -> None:
+        self.codes = codes
+        self.dictionary = dictionary
+
+    @cached_property
+    def values(self) -> list[str]:
+        """The distinct values as Python strings (built on first use: can be large for ids)."""
+        values: list[str] = self.dictionary.to_pylist()
+        return values
+
+    def __len__(self) -> int:
+        return len(self.dictionary)
+
+
+# Field metadata that read_day puts on a dictionary column whose dictionary holds each value once.
+UNIQUE_DICTIONARY: Final = {b"orderguard.dictionary": b"unique"}
+# Dictionaries up to this size are checked for repeated values; larger ones must carry the mark.
+CHECKED_DICTIONARY: Final = 1 << 16
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    column = table.column(name)
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    if pa.types.is_dictionary(column.type):
+        return column.unify_dictionaries().combine_chunks()
+    return column.combine_chunks()
+
+
+def _trusted_dictionary(table: pa.Table, name: str, array: pa.DictionaryArray) -> bool:
+    """Whether the dictionary's codes can be compared as values (no value listed twice)."""
+    if table.schema.field(name).metadata == UNIQUE_DICTIONARY:
+        return True
+    size = len(array.dictionary)
+    return size <= CHECKED_DICTIONARY and pc.count_distinct(array.dictionary, mode="all").as_py() == size
+
+
+def _codes(indices: pa.Array) -> I64:
+    """Dictionary indices as int64 codes, -1 for null."""
+    return np.asarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+class DayColumns:
+    """Events sorted by (ts, seq) as columns. Build with ``from_table``."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.n = table.num_rows
+        self._columns: dict[str, pa.Array] = {}
+
+    def column(self, name: str) -> pa.Array:
+        """One column as a single contiguous array (combined once, on first use)."""
+        if name not in self._columns:
+            self._columns[name] = _column(self.table, name)
+        return self._columns[name]
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> DayColumns:
+        """Sort (only if needed) by (ts, seq) and wrap."""
+        ts = np.asarray(_column(table, "ts").cast(pa.int64()).to_numpy(zero_copy_only=False))
+        if len(ts) > 1:
+            dts = np.diff(ts)
+            ordered = bool((dts >= 0).all())
+            if ordered and not bool((dts > 0).all()):
+                seq = _column(table, "seq").to_numpy(zero_copy_only=False)
+                ordered = bool(np.all((dts > 0) | (np.diff(seq) > 0)))
+            if not ordered:
+                seq = _column(table, "seq").to_numpy(zero_copy_only=False)
+                order = np.lexsort((seq, ts))
+                table, ts = table.take(pa.array(order)), ts[order]
+        day = cls(table)
+        day.__dict__["ts"] = ts
+        return day
+
+    @cached_property
+    def ts(self) -> I64:
+        return np.asarray(self.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False))
+
+    def _index_in(self, name: str, values: list[str]) -> npt.NDArray[np.int8]:
+        column = self.column(name)
+        if pa.types.is_dictionary(column.type):
+            # Look the few dictionary values up once; the trailing -1 is where null codes point.
+            found = pc.index_in(column.dictionary, value_set=pa.array(values))
+            lookup = np.append(np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False)), -1)
+            return np.asarray(lookup.astype(np.int8)[_codes(column.indices)])
+        found = pc.index_in(column, value_set=pa.array(values))
+        return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
+
+    @cached_property
+    def kind(self) -> npt.NDArray[np.int8]:
+        """Kind codes: the index in KINDS (-1 for none)."""
+        return self._index_in("kind", [k.value for k in KINDS])
+
+    def is_kind(self, kind: EventKind) -> BOOL:
+        return np.asarray(self.kind == KIND_CODE[kind])
+
+    @cached_property
+    def rows_by_kind(self) -> list[I64]:
+        order = np.argsort(self.kind, kind="stable")  # int8 keys: NumPy sorts them by radix
+        bounds = np.cumsum(np.bincount(self.kind.astype(np.int64) + 1, minlength=len(KINDS) + 1))
+        return [np.asarray(order[bounds[code] : bounds[code + 1]], dtype=np.int64) for code in range(len(KINDS))]
+
+    def rows(self, kind: EventKind) -> I64:
+        """Positions of the events of one kind, ascending (every kind split out at once, on first use)."""
+        return self.rows_by_kind[KIND_CODE[kind]]
+
+    @cached_property
+    def side(self) -> npt.NDArray[np.int8]:
+        """BUY (0), SELL (1) or -1."""
+        return self._index_in("side", ["buy", "sell"])
+
+    def floats(self, name: str) -> F64:
+        """A float column with nulls as NaN."""
+        return np.asarray(pc.fill_null(self.column(name), np.nan).to_numpy(zero_copy_only=False))
+
+    @cached_property
+    def qty(self) -> F64:
+        return self.floats("qty")
+
+    @cached_property
+    def price(self) -> F64:
+        return self.floats("price")
+
+    @cached_property
+    def records(self) -> I64:
+        """records with nulls as -1."""
+        return np.asarray(pc.fill_null(self.column("records"), -1).to_numpy(zero_copy_only=False))
+
+    def coded(self, name: str) -> Coded:
+        """The dictionary encoding of a string column (computed once per column)."""
+        cache: dict[str, Coded] = self.__dict__.setdefault("_coded", {})
+        if name not in cache:
+            column = self.column(name)
+            if not (pa.types.is_dictionary(column.type) and _trusted_dictionary(self.table, name, column)):
+                if pa.types.is_dictionary(column.type):
+                    column = column.cast(column.type.value_type)
+                column = column.dictionary_encode()
+            cache[name] = Coded(_codes(column.indices), column.dictionary)
+        return cache[name]
+
+    def present(self, name: str) -> BOOL:
+        """Rows where the column is not null."""
+        return np.asarray(self.column(name).is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+    def positions_from(self, ts_bound: I64) -> I64:
+        """For each bound, the first position whose ts >= bound."""
+        return search(self.ts, ts_bound, "left")
+
+    def positions_after(self, ts_bound: I64) -> I64:
+        """For each bound, the first position whose ts > bound."""
+        return search(self.ts, ts_bound, "right")
+
+    def event_ids(self, positions: I64) -> list[str]:
+        return self.strings("event_id", positions)  # type: ignore[return-value]
+
+    def strings(self, name: str, positions: I64) -> list[str | None]:
+        """Values at a few positions; taken from the table's chunks (no copy of the whole column)."""
+        source = self._columns.get(name, self.table.column(name))
+        values: list[str | None] = source.take(pa.array(positions, type=pa.int64())).to_pylist()
+        return values
+
+
+class GroupIndex:
+    """Rows of one subset sorted by (group, position): range queries within a group.
+
+    A composite key ``group * n + position`` makes every within-group range one
+    vectorised ``searchsorted`` over the whole subset: no loop over groups.
+    """
+
+    def __init__(self, positions: I64, groups: I64, n: int) -> None:
+        self.n = max(n, 1)
+        keys = groups.astype(np.int64) * self.n + positions
+        order = sorted_order(keys, groups.astype(np.int64))
+        self.order = order
+        self.keys = keys[order]
+        self.positions = positions[order]
+        self.groups = groups[order]
+
+    def range(self, groups: I64, lo_pos: I64, hi_pos: I64) -> tuple[I64, I64]:
+        """Index range [lo, hi) into this index of the rows of ``groups`` with lo_pos <= pos < hi_pos."""
+        groups = groups.astype(np.int64)
+        base = groups * self.n
+        lo = search(self.keys, base + lo_pos, groups=groups)
+        return lo, search(self.keys, base + np.maximum(hi_pos, lo_pos), groups=groups)

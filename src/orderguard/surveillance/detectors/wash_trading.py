@@ -1,0 +1,138 @@
+"""wash_trading: opposite-side trades in one symbol between two accounts of the same beneficial owner.
+
+Trades are executions and personal trades. A pair (A, B), A before B, alerts
+when B.ts - A.ts <= window, the symbol is equal, the sides are opposite, the
+accounts differ but share a beneficial owner (two accounts of one employee
+share that employee), and |qA - qB| <= tolerance x max(qA, qB).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, ClassVar
+
+import numpy as np
+
+from orderguard.domain.alerts import Alert
+from orderguard.domain.events import Event, EventKind
+from orderguard.surveillance.arrays import opposite_side_pairs, search
+from orderguard.surveillance.columns import KIND_CODE, DayColumns
+from orderguard.surveillance.context import seconds_to_ns
+from orderguard.surveillance.detector import Detector
+
+TRADE_KINDS = frozenset({EventKind.EXECUTION, EventKind.PERSONAL_TRADE})
+
+
+def _explain(
+    owner: str, symbol: str, first: tuple[str, str, float], second: tuple[str, str, float], gap: int
+) -> str:
+    return (
+        f"Accounts {first[0]} ({first[1]} {first[2]:g}) and {second[0]} ({second[1]} {second[2]:g}) "
+        f"traded {symbol} on opposite sides {gap / 1e9:.3f} s apart; both belong to {owner}: "
+        "possible wash trade."
+    )
+
+
+class WashTrading(Detector):
+    rule: ClassVar[str] = "wash_trading"
+    description: ClassVar[str] = "Offsetting trades between accounts of the same beneficial owner."
+    kinds: ClassVar[frozenset[EventKind]] = TRADE_KINDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = self.ctx.detectors.wash_trading
+        self.window_ns = seconds_to_ns(settings.window_seconds)
+        self.tolerance = settings.qty_tolerance
+
+    def initial_state(self) -> dict[str, Any]:
+        # (symbol, owner, side) -> deque[(ts, event_id, account, qty, actor)]
+        return {"recent": {}, "swept": 0}
+
+    def _close(self, a: float, b: float) -> bool:
+        return abs(a - b) <= self.tolerance * max(a, b)
+
+    def observe(self, event: Event) -> list[Alert]:
+        if event.kind not in TRADE_KINDS:
+            return []
+        if event.symbol is None or event.side is None or event.qty is None or event.account is None:
+            return []
+        recent: dict[tuple[str, str, str], deque[tuple[int, str, str, float, str]]] = self.state["recent"]
+        horizon = event.ts - self.window_ns
+        if event.ts - self.state["swept"] > self.window_ns:
+            for key in list(recent):
+                while recent[key] and recent[key][0][0] < horizon:
+                    recent[key].popleft()
+                if not recent[key]:
+                    del recent[key]
+            self.state["swept"] = event.ts
+        owner = self.ctx.owner_of(event.account)
+        alerts = []
+        for a_ts, a_id, a_account, a_qty, _a_actor in recent.get(
+            (event.symbol, owner, event.side.opposite.value), ()
+        ):
+            if a_ts >= horizon and a_account != event.account and self._close(a_qty, event.qty):
+                alerts.append(
+                    self.alert(
+                        actor=event.actor,
+                        symbol=event.symbol,
+                        ts=event.ts,
+                        event_ids=(a_id, event.event_id),
+                        explanation=_explain(
+                            owner,
+                            event.symbol,
+                            (a_account, event.side.opposite.value, a_qty),
+                            (event.account, event.side.value, event.qty),
+                            event.ts - a_ts,
+                        ),
+                    )
+                )
+        recent.setdefault((event.symbol, owner, event.side.value), deque()).append(
+            (event.ts, event.event_id, event.account, event.qty, event.actor)
+        )
+        return alerts
+
+    def scan(self, day: DayColumns) -> list[Alert]:
+        trade_kinds = [KIND_CODE[EventKind.EXECUTION], KIND_CODE[EventKind.PERSONAL_TRADE]]
+        pos = np.flatnonzero(np.isin(day.kind, trade_kinds))
+        symbol, account = day.coded("symbol"), day.coded("account")
+        owner_codes: dict[str, int] = {}
+        account_owner = np.array(
+            [owner_codes.setdefault(self.ctx.owner_of(a), len(owner_codes)) for a in account.values] + [-1],
+            dtype=np.int64,
+        )
+        # Only an owner with two or more accounts can wash-trade; most rows drop out here.
+        shared = np.append(np.bincount(account_owner[:-1], minlength=len(owner_codes)) >= 2, False)
+        owner = account_owner[account.codes[pos]]
+        ok = shared[owner] & (symbol.codes[pos] >= 0) & (day.side[pos] >= 0) & ~np.isnan(day.qty[pos])
+        pos, owner = pos[ok].astype(np.int64), owner[ok]
+        group = symbol.codes[pos] * max(len(owner_codes), 1) + owner
+        first = search(pos, day.positions_from(day.ts[pos] - self.window_ns))
+        a, b = opposite_side_pairs(pos, group, day.side[pos], first)
+        qa, qb = day.qty[a], day.qty[b]
+        keep = (account.codes[a] != account.codes[b]) & (
+            np.abs(qa - qb) <= self.tolerance * np.maximum(qa, qb)
+        )
+        a, b = a[keep], b[keep]
+        a_ids, b_ids = day.event_ids(a), day.event_ids(b)
+        actors, symbols = day.strings("actor", b), day.strings("symbol", b)
+        a_acc, b_acc = day.strings("account", a), day.strings("account", b)
+        a_side, b_side = day.strings("side", a), day.strings("side", b)
+        alerts = []
+        for i in range(len(a)):
+            ai, bi = int(a[i]), int(b[i])
+            alerts.append(
+                self.alert(
+                    actor=actors[i] or "",
+                    symbol=symbols[i],
+                    ts=int(day.ts[bi]),
+                    event_ids=(a_ids[i], b_ids[i]),
+                    explanation=_explain(
+                        self.ctx.owner_of(b_acc[i] or ""),
+                        symbols[i] or "",
+                        (a_acc[i] or "", a_side[i] or "", float(day.qty[ai])),
+                        (b_acc[i] or "", b_side[i] or "", float(day.qty[bi])),
+                        int(day.ts[bi] - day.ts[ai]),
+                    ),
+                )
+            )
+        return alerts

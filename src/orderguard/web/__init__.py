@@ -1,0 +1,30 @@
+"""The compliance web UI: server-rendered Jinja2 pages with htmx (vendored in static/), no build step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def mount_web(app: FastAPI) -> None:
+    from fastapi import Request
+    from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+
+    from orderguard.web import pages, session_pages
+    from orderguard.web.render import LoginRequiredError
+
+    async def to_login(_request: Request, _exc: Exception) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    async def csrf_refused(_request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(str(exc), status_code=403)
+
+    app.add_exception_handler(LoginRequiredError, to_login)
+    app.add_exception_handler(PermissionError, csrf_refused)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(session_pages.router)
+    app.include_router(pages.router)

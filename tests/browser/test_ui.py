@@ -1,0 +1,148 @@
+"""The compliance UI in a real Chromium (Debian's /usr/bin/chromium) against a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page
+
+from orderguard.api import create_app
+from orderguard.config import FirmConfig
+from tests.functional.api.support import PASSWORD, demo_context
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(firm: FirmConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    ctx = demo_context(firm, tmp_path_factory.mktemp("ui"))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _login(browser: Browser, base_url: str, user: str) -> Page:
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+def _shot(page: Page, name: str) -> None:
+    if os.environ.get("ORDERGUARD_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+class TestComplianceOfficer:
+    def test_sees_alerts_and_opens_a_case(self, browser: Browser, base_url: str) -> None:
+        """Carol logs in, lands on the alert queue, filters it and opens a case with timeline and evidence."""
+        page = _login(browser, base_url, "carol")
+        page.wait_for_url("**/alerts")
+        rows = page.locator("table.alerts tbody tr")
+        assert rows.count() > 3
+        _shot(page, "alerts")
+        page.select_option("select[name=severity]", "high")
+        page.wait_for_function(
+            "[...document.querySelectorAll('table.alerts span.sev')]"
+            ".every(s => s.textContent.trim() === 'high')"
+        )
+        page.locator("table.alerts a[href^='/cases/']").first.click()
+        page.wait_for_url("**/cases/*")
+        assert page.locator("ol.timeline li").count() >= 1
+        assert "Evidence" in page.content()
+        page.fill("textarea[name=body]", "Looked at the trades; escalating.")
+        with page.expect_navigation():
+            page.click("button:has-text('Add note')")
+        assert "Looked at the trades; escalating." in page.content()
+        with page.expect_navigation():
+            page.click("button:has-text('Attach evidence')")
+        assert page.locator("table.evidence tbody tr").count() >= 1
+        _shot(page, "case")
+        for path, name in (("/audit", "audit"), ("/policy", "policy"), ("/subjects/alice", "subject")):
+            page.goto(base_url + path)
+            _shot(page, name)
+        page.goto(base_url + "/audit")
+        page.click("text=Verify the whole log now")
+        page.wait_for_selector("#verify .ok")
+        page.close()
+
+
+class TestFourEyes:
+    def test_second_approver_approves_a_large_order(self, browser: Browser, base_url: str) -> None:
+        """Olga sees alice's large order in her inbox and approves it; the row reports the quorum met."""
+        page = _login(browser, base_url, "olga")
+        page.wait_for_url("**/approvals")
+        row = page.locator("tr", has_text="DEMO-LARGE-1")
+        assert row.count() == 1
+        _shot(page, "approvals")
+        row.locator("button.approve").click()
+        page.wait_for_selector("tr.done")
+        assert "quorum met" in page.locator("tr.done").inner_text()
+        page.close()
+
+    def test_initiator_does_not_see_own_request(self, browser: Browser, base_url: str) -> None:
+        """Alice's inbox does not offer her own large order for approval."""
+        page = _login(browser, base_url, "alice")
+        page.wait_for_url("**/approvals")
+        waiting = page.locator("h2", has_text="Waiting for you").inner_text()
+        assert "(0)" in waiting
+        page.close()
+
+
+class TestTrader:
+    def test_cannot_reach_alert_queue(self, browser: Browser, base_url: str) -> None:
+        """A trader opening /alerts gets the refusal page (403) with the reason code."""
+        page = _login(browser, base_url, "alice")
+        page.wait_for_url("**/approvals")
+        response = page.goto(base_url + "/alerts")
+        assert response is not None
+        assert response.status == 403
+        assert "NOT_AUTHORIZED" in page.content()
+        assert page.locator("table.alerts").count() == 0
+        page.close()
