@@ -28,6 +28,7 @@ class SensitiveAction(StrEnum):
     KEY_OPERATION = "key_operation"
     ROLE_GRANT = "role_grant"
     AUDIT_ERASURE = "audit_erasure"
+    SUSPENSION_LIFT = "suspension_lift"  # reinstating a principal suspended by an incident response
 
 
 class RequestStatus(StrEnum):

@@ -27,4 +27,8 @@ def default_rules(controls: ControlsConfig) -> Mapping[SensitiveAction, Approval
         ),
         A.ROLE_GRANT: ApprovalRule(A.ROLE_GRANT, 1, frozenset({Role.ROLE_ADMIN, Role.SECURITY}), ttl),
         A.AUDIT_ERASURE: ApprovalRule(A.AUDIT_ERASURE, 2, frozenset({Role.COMPLIANCE, Role.SECURITY}), ttl),
+        # The investigators, never the subject (content "actor") nor the requester (initiator).
+        A.SUSPENSION_LIFT: ApprovalRule(
+            A.SUSPENSION_LIFT, 1, frozenset({Role.COMPLIANCE, Role.SECURITY}), ttl
+        ),
     }

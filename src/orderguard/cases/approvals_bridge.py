@@ -4,9 +4,8 @@ forcing pending approvals of a suspect to be given again.
 Both are narrow protocols so the cases stage does not depend on the engine's internals.
 ``EngineLiftApprovals`` runs lifts through ``orderguard.approvals.ApprovalEngine``: the approval
 content names the suspended principal as ``actor``, so the engine never counts the subject's own
-vote, and the initiator cannot approve either. The engine has no dedicated sensitive action for
-a lift yet; the action is a parameter (default ``role_grant``: reinstating access is granting it
-back, approved by role admins or security).
+vote, and the initiator cannot approve either. The action is ``suspension_lift``, approved by
+compliance or security (``orderguard.approvals.rules``).
 """
 
 from __future__ import annotations
@@ -55,9 +54,10 @@ def _lift_content(response_id: str, principal: str) -> dict[str, object]:
 class EngineLiftApprovals:
     """``LiftApprovals`` on the real approval engine."""
 
-    def __init__(self, engine: ApprovalEngine, action: SensitiveAction = SensitiveAction.ROLE_GRANT) -> None:
+    action = SensitiveAction.SUSPENSION_LIFT
+
+    def __init__(self, engine: ApprovalEngine) -> None:
         self.engine = engine
-        self.action = action
 
     def request_lift(
         self, *, response_id: str, principal: str, initiator: str, now: int

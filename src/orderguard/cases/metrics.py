@@ -85,6 +85,17 @@ class CaseMetrics:
             counts[1] += alert.disposition is Disposition.FALSE_POSITIVE
             self.false_positive_rate.labels(rule).set(counts[1] / counts[0])
 
+    def seed_outcomes(self, outcomes: dict[str, dict[str, int]]) -> None:
+        """Start the false-positive ratio from what is stored (``CaseStore.rule_outcomes()``), so a
+        restarted process reports the rate over every closed alert, not only the ones it closed."""
+        with self._lock:
+            for rule, counts in outcomes.items():
+                closed = sum(v for k, v in counts.items() if k != "total")
+                if closed:
+                    false = counts.get(Disposition.FALSE_POSITIVE.value, 0)
+                    self._closed_by_rule[rule] = [closed, false]
+                    self.false_positive_rate.labels(rule).set(false / closed)
+
     def notification_failed(self, notifier: str) -> None:
         self.notification_failures.labels(notifier).inc()
 

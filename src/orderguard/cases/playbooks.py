@@ -7,11 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orderguard.audit.keys import KeySet
-from orderguard.cases.event_lookup import events_by_id
+from orderguard.cases.findings import FrontRunningImpact, review_access
+from orderguard.cases.findings import front_running_impact as impact_of
 from orderguard.cases.model import AlertStatus, CaseError, Response
 from orderguard.cases.stack import CasesStack
 from orderguard.cases.timeline import TimelineEntry, subject_events
-from orderguard.domain import AuditAction, AuditEntry, Event, EventKind, ReasonCode, Side
+from orderguard.domain import AuditAction, AuditEntry, Event, ReasonCode
+
+__all__ = [
+    "Containment",
+    "FrontRunningImpact",
+    "Investigation",
+    "contain",
+    "front_running_impact",
+    "investigate_access",
+    "preserve",
+]
 
 HOUR_NS = 3600 * 1_000_000_000
 
@@ -69,16 +80,8 @@ def investigate_access(
     end = max(a.alert.ts for a in view.alerts) + after_ns + 1
     subject = view.case.subject
     activity = subject_events(stack.events, subject, stack.cases.personal_accounts(subject), start, end)
-    views = [e for e in activity if e.kind in (EventKind.ORDER_VIEW, EventKind.DATA_EXPORT) and e.account]
-    accounts = tuple(sorted({e.account for e in views if e.account}))
-    symbols = {e.symbol for e in views if e.symbol}
-    for account in accounts:
-        symbols |= {e.symbol for e in stack.events.by_account(account, start, end) if e.symbol}
-    trading = (EventKind.PERSONAL_TRADE, EventKind.CLIENT_ORDER, EventKind.EXECUTION)
-    related = tuple(
-        e for e in activity if e.kind in trading and (e.symbol in symbols or e.account in accounts)
-    )
-    return Investigation(timeline, accounts, tuple(sorted(symbols)), related)
+    review = review_access(stack.events, activity, start, end)
+    return Investigation(timeline, review.viewed_accounts, review.viewed_symbols, review.related_trades)
 
 
 def preserve(
@@ -109,42 +112,11 @@ def preserve(
     return stack.audit_evidence.export(indexes, out, keys)
 
 
-@dataclass(frozen=True, slots=True)
-class FrontRunningImpact:
-    """The client's cost from a front-run: executions compared with the employee's earlier trade."""
-
-    alert_id: str
-    personal_trade: Event
-    client_order: Event
-    executions: tuple[Event, ...]
-    client_qty: float
-    price_move: float  # per share, against the client (positive: the client paid more / got less)
-    client_cost: float  # sum over executions of price_move x executed qty
-
-
 def front_running_impact(stack: CasesStack, case_id: str, *, investigator: str) -> list[FrontRunningImpact]:
     """For each front-running alert of a case, link the personal trade and the client order and
     price the move the client suffered."""
     if stack.events is None:
         raise CaseError("front-running impact needs the event store: build the cases stack with events")
     view = stack.cases.show(case_id, actor=investigator)
-    impacts: list[FrontRunningImpact] = []
-    for alert in view.alerts:
-        if alert.alert.rule != "front_running":
-            continue
-        key = events_by_id(stack.events, alert.alert.event_ids)
-        personal = next((e for e in key if e.kind is EventKind.PERSONAL_TRADE), None)
-        order = next((e for e in key if e.kind is EventKind.CLIENT_ORDER), None)
-        if personal is None or order is None or personal.price is None or order.order_id is None:
-            continue
-        fills = tuple(
-            e
-            for e in stack.events.by_order(order.order_id)
-            if e.kind is EventKind.EXECUTION and e.price is not None
-        )
-        sign = 1.0 if order.side is Side.BUY else -1.0
-        cost = sum(sign * (float(e.price or 0.0) - personal.price) * float(e.qty or 0.0) for e in fills)
-        qty = sum(float(e.qty or 0.0) for e in fills)
-        move = cost / qty if qty else 0.0
-        impacts.append(FrontRunningImpact(alert.alert_id, personal, order, fills, qty, move, cost))
-    return impacts
+    found = (impact_of(stack.events, a.alert) for a in view.alerts if a.alert.rule == "front_running")
+    return [impact for impact in found if impact is not None]

@@ -10,6 +10,7 @@ from orderguard.cases.access import CaseAccess
 from orderguard.cases.alerts import AlertService
 from orderguard.cases.event_lookup import events_by_id
 from orderguard.cases.evidence import AuditEvidence
+from orderguard.cases.findings import front_running_impact, review_access
 from orderguard.cases.model import (
     AlertStatus,
     Case,
@@ -19,10 +20,11 @@ from orderguard.cases.model import (
     Comment,
     Disposition,
     EvidenceItem,
+    StoredAlert,
 )
 from orderguard.cases.response_store import ResponseStore
 from orderguard.cases.store import CaseStore
-from orderguard.cases.timeline import TimelineEntry, build_timeline
+from orderguard.cases.timeline import TimelineEntry, build_timeline, subject_events
 from orderguard.config import FirmConfig
 from orderguard.domain import AuditAction, AuditEntry, AuditSink, ReasonCode
 from orderguard.storage.events_store import EventStore
@@ -97,17 +99,24 @@ class CaseService:
             read=True,
             detail={"view": "timeline"},
         )
-        alerts = self.store.alerts(case_id=case_id)
-        first = min((a.alert.ts for a in alerts), default=case.opened_ns)
-        last = max((a.alert.ts for a in alerts), default=case.opened_ns)
+        start, end = self._window(case, self.store.alerts(case_id=case_id), before_ns, after_ns)
         return build_timeline(
             case.subject,
-            first - before_ns,
-            last + after_ns + 1,
+            start,
+            end,
             events=self.events,
             accounts=self.personal_accounts(case.subject),
             audit=self.audit_evidence,
         )
+
+    @staticmethod
+    def _window(
+        case: Case, alerts: Sequence[StoredAlert], before_ns: int = 24 * HOUR_NS, after_ns: int = 24 * HOUR_NS
+    ) -> tuple[int, int]:
+        """``[start, end)`` from ``before_ns`` before the first alert to ``after_ns`` after the last."""
+        first = min((a.alert.ts for a in alerts), default=case.opened_ns)
+        last = max((a.alert.ts for a in alerts), default=case.opened_ns)
+        return first - before_ns, last + after_ns + 1
 
     def personal_accounts(self, subject: str) -> tuple[str, ...]:
         for p in self.config.principals:
@@ -164,8 +173,11 @@ class CaseService:
         return self.store.add_evidence(case_id, items, actor, self.clock())
 
     def attach_alert_evidence(self, case_id: str, *, actor: str) -> list[EvidenceItem]:
-        """Attach every key event of the case's alerts (those in the event store) and, when the audit
-        log is wired, every audit entry about the case, its alerts and its responses."""
+        """Attach what the case rests on, each item once: the key events of its alerts (those in the
+        event store), the findings drawn from them (``findings``: the access review of what the
+        subject viewed and traded in it, the front-running cost to the client) and, when the audit
+        log is wired, the audit entries about the case, its alerts and responses and every audited
+        action of the subject in the case's window, each with its inclusion proof."""
         case = self._case(case_id, actor)
         self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
         alerts = self.store.alerts(case_id=case_id)
@@ -176,12 +188,40 @@ class CaseService:
             stored = [e.event_id for e in events_by_id(self.events, ids)]
             if stored:
                 attached += self.attach_events(case_id, stored, actor=actor)
+            attached += self._attach_findings(case, alerts, self.events, actor)
         if self.audit_evidence is not None:
             objects = {case.case_id, *(a.alert_id for a in alerts)}
             objects |= {r.response_id for r in self.responses.responses(case_id=case_id)}
-            indexes = [i for i, _ in self.audit_evidence.find(objects=objects)]
-            attached += self.attach_audit_entries(case_id, indexes, actor=actor)
+            start, end = self._window(case, alerts)
+            found = self.audit_evidence.find(objects=objects)
+            found += self.audit_evidence.find(actors={case.subject}, start_ns=start, end_ns=end)
+            already = {e.ref for e in self.store.evidence(case_id) if e.kind == "audit_entry"}
+            indexes = sorted({i for i, _ in found if str(i) not in already})
+            if indexes:
+                attached += self.attach_audit_entries(case_id, indexes, actor=actor)
         return attached
+
+    def _attach_findings(
+        self, case: Case, alerts: Sequence[StoredAlert], events: EventStore, actor: str
+    ) -> list[EvidenceItem]:
+        """Attach the findings that differ from the ones already attached (a new snapshot when the
+        facts changed, e.g. more executions of a front-run order arrived)."""
+        items: list[tuple[str, str, dict[str, object]]] = []
+        for alert in (a for a in alerts if a.alert.rule == "front_running"):
+            impact = front_running_impact(events, alert.alert)
+            if impact is not None:
+                items.append(("front_running_impact", alert.alert_id, impact.to_record()))
+        start, end = self._window(case, alerts)
+        activity = subject_events(events, case.subject, self.personal_accounts(case.subject), start, end)
+        review = review_access(events, activity, start, end)
+        if review.viewed_accounts:
+            items.append(("access_review", case.case_id, review.to_record()))
+        latest = {(e.kind, e.ref): e.content for e in self.store.evidence(case.case_id)}
+        items = [item for item in items if latest.get(item[:2]) != item[2]]
+        if not items:
+            return []
+        self._record(case.case_id, actor, after={"evidence": [(kind, ref) for kind, ref, _ in items]})
+        return self.store.add_evidence(case.case_id, items, actor, self.clock())
 
     def close(self, case_id: str, disposition: Disposition, *, actor: str) -> Case:
         """Close the case and every alert on it still open, with ``disposition``."""

@@ -65,7 +65,9 @@ def build_cases(
     """Wire the cases stage on a migrated database. When ``audit`` is the real ``AuditLog``,
     evidence carries inclusion proofs and bundles can be exported."""
     store, response_store = CaseStore(engine), ResponseStore(engine)
-    metrics = metrics or CaseMetrics()
+    if metrics is None:
+        metrics = CaseMetrics()
+        metrics.seed_outcomes(store.rule_outcomes())
     access = CaseAccess(config, audit, clock)
     state = ResponseState(response_store, store, config, events)
     responses = ResponseService(

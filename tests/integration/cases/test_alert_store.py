@@ -7,6 +7,7 @@ import pytest
 from orderguard.cases.metrics import false_positive_rates
 from orderguard.cases.model import AlertStatus, CaseError, CaseStatus, Disposition, Queue, ResponseKind
 from orderguard.cases.responses import SYSTEM_ACTOR
+from orderguard.cases.stack import build_cases
 from orderguard.domain import AuditAction
 from tests.cases_support import alert, case_env
 
@@ -135,3 +136,24 @@ class TestWorkflow:
             assert registry.get_sample_value("orderguard_alert_false_positive_ratio", labels) == 0.5
             assert registry.get_sample_value("orderguard_alerts_total", {**labels, "severity": "high"}) == 2
             assert false_positive_rates(env.stack.store.rule_outcomes()) == {"query_volume": 0.5}
+
+    def test_a_restarted_stack_reports_the_false_positive_rate_over_everything_stored(
+        self, db_url: str
+    ) -> None:
+        """A new stack on the same database starts the ratio from the stored dispositions: after one
+        false positive closed earlier and one policy violation closed now, it reads 0.5, not 0."""
+        with case_env(db_url) as env:
+            fp, real = alert(event_ids=("ev-1",)), alert(event_ids=("ev-2",))
+            env.stack.alerts.ingest([fp, real])
+            env.stack.alerts.close(fp.alert_id, actor="sofia", disposition=Disposition.FALSE_POSITIVE)
+            restarted = build_cases(env.stack.config, env.engine, env.log, clock=env.clock)
+            labels = {"rule": "query_volume"}
+            assert (
+                restarted.metrics.registry.get_sample_value("orderguard_alert_false_positive_ratio", labels)
+                == 1
+            )
+            restarted.alerts.close(real.alert_id, actor="sofia", disposition=Disposition.POLICY_VIOLATION)
+            assert (
+                restarted.metrics.registry.get_sample_value("orderguard_alert_false_positive_ratio", labels)
+                == 0.5
+            )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from orderguard.approvals.model import RequestStatus, SensitiveAction
@@ -9,10 +11,12 @@ from orderguard.audit.erasure import ErasureRefusedError, ErasureRequest, erase
 from orderguard.cases.erasure_authority import HoldAndApprovalAuthority, erasure_content, erasure_object
 from orderguard.cases.model import AccessDeniedError, BlockedPattern
 from orderguard.cases.state import ResponseState
-from orderguard.domain import Decision, EventKind, ReasonCode, Side
+from orderguard.config import FirmConfig, parse_config
+from orderguard.domain import Decision, EventKind, ReasonCode, Role, Side
 from orderguard.gateway.orders import OrderTicket
 from orderguard.gateway.stack import build_controls
 from tests.cases_support import T0, alert, case_env, case_firm, event, store_events
+from tests.conftest import EXAMPLE_FIRM
 
 
 class _Discard:
@@ -88,6 +92,74 @@ class TestSuspension:
             suspension = env.stack.responses.suspend("carol", actor="chris", reason="incident 44")
             with pytest.raises(AccessDeniedError):
                 env.stack.responses.request_lift(suspension.response_id, actor="carol")
+
+
+def _firm_with_role_admin() -> FirmConfig:
+    """The cases firm plus rita, who holds only role_admin (the approver of role grants)."""
+    data = tomllib.loads(EXAMPLE_FIRM.read_text())
+    data["principals"] += [
+        {"id": "quinn", "name": "Quinn Desk Compliance", "roles": ["compliance"], "desk": "equities"},
+        {"id": "rita", "name": "Rita Role Admin", "roles": ["role_admin"]},
+    ]
+    return parse_config(data, "lift firm")
+
+
+class TestSuspensionLiftApproval:
+    def test_a_lift_is_a_suspension_lift_request_for_investigators(self, db_url: str) -> None:
+        """The lift opens a suspension_lift request: one approval by compliance or security, and the
+        subject and the requester are both barred from approving it."""
+        with case_env(db_url) as env:
+            suspension = env.stack.responses.suspend("alice", actor="carol", reason="incident 45")
+            request = env.approvals.store.get(
+                env.stack.responses.request_lift(suspension.response_id, actor="carol")
+            )
+            assert request is not None
+            assert request.action is SensitiveAction.SUSPENSION_LIFT
+            assert request.eligible_roles == {Role.COMPLIANCE, Role.SECURITY}
+            assert request.quorum == 1
+            assert {"alice", "carol"} <= request.interested()
+
+    def test_only_compliance_or_security_other_than_subject_and_requester_approve(self, db_url: str) -> None:
+        """alice and carol are refused as interested, rita (role_admin) and olga (order approver) as
+        not eligible; quinn (compliance) approves and the lift goes through."""
+        with case_env(db_url, firm=_firm_with_role_admin()) as env:
+            suspension = env.stack.responses.suspend("alice", actor="carol", reason="incident 46")
+            approval_id = env.stack.responses.request_lift(suspension.response_id, actor="carol")
+            request = env.approvals.store.get(approval_id)
+            assert request is not None
+            votes = {
+                who: env.approvals.approve(approval_id, who, request.digest, env.clock()).reason
+                for who in ("alice", "carol", "rita", "olga")
+            }
+            assert votes == {
+                "alice": ReasonCode.SOD_SELF_APPROVAL,
+                "carol": ReasonCode.SOD_SELF_APPROVAL,
+                "rita": ReasonCode.APPROVAL_NOT_ELIGIBLE,
+                "olga": ReasonCode.APPROVAL_NOT_ELIGIBLE,
+            }
+            assert env.approvals.approve(approval_id, "quinn", request.digest, env.clock()).allowed
+            lifted = env.stack.responses.lift_suspension(
+                suspension.response_id, actor="carol", approval_id=approval_id
+            )
+            assert lifted.approval_id == approval_id
+            assert not env.stack.state.is_suspended("alice")
+
+    def test_an_approval_of_another_action_cannot_lift(self, db_url: str) -> None:
+        """An approved role_grant request is refused as a lift (APPROVAL_REPLAYED); alice stays suspended."""
+        with case_env(db_url) as env:
+            suspension = env.stack.responses.suspend("alice", actor="carol", reason="incident 47")
+            content = {"target": "alice", "role": "trader"}
+            _, grant = env.approvals.open(
+                SensitiveAction.ROLE_GRANT, "grant:alice", "chris", content, env.clock()
+            )
+            assert grant is not None
+            assert env.approvals.approve(grant.id, "sofia", grant.digest, env.clock()).allowed
+            with pytest.raises(AccessDeniedError) as refused:
+                env.stack.responses.lift_suspension(
+                    suspension.response_id, actor="carol", approval_id=grant.id
+                )
+            assert refused.value.decision.reason is ReasonCode.APPROVAL_REPLAYED
+            assert env.stack.state.is_suspended("alice")
 
 
 class TestBlocksAndHolds:
