@@ -1,10 +1,12 @@
 """Sustained order entry through the HTTP API: throughput, latency, and nothing lost or duplicated.
 
 Starts ``orderguard serve`` on 127.0.0.1 in a subprocess (fresh SQLite file, clock pinned inside
-business hours), then runs concurrent httpx async clients entering small client orders for a
-bounded time AND a bounded count. Afterwards it reads the audit log back and checks that the
-number of audited order acceptances equals the number of orders the API accepted, and that no
-order id was audited twice.
+business hours), then runs concurrent keep-alive clients (a minimal raw HTTP/1.1 client on uvloop,
+so that the load generator leaves the server as much of the 2 cores as it can) entering small
+client orders for a bounded time AND a bounded count. A bare ``GET /health`` run on the same
+server code is the baseline: what HTTP alone costs on this machine. Afterwards it reads the
+audit log back and checks that the number of audited order acceptances equals the number of
+orders the API accepted, and that no order id was audited twice.
 
     .venv/bin/python benchmarks/bench_api.py            # 60 s
     .venv/bin/python benchmarks/bench_api.py --quick    # 5 s smoke run
@@ -308,6 +310,8 @@ def main() -> int:
     print("| path | orders | accepted | orders/s | p50 ms | p99 ms | audited | lost | duplicated |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     failed = False
+    requests, rate, p50, p99 = run_health(seconds, args.clients)
+    print(f"| baseline: bare `GET /health` | {requests:,} | | {rate:,.0f} | {p50:.1f} | {p99:.1f} | | | |")
     for execute in (False, True):
         r = run(seconds, args.clients, args.max_orders, execute=execute)
         path = "gate + audit + sealed execution" if execute else "gate + audit"

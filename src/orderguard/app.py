@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from orderguard.gateway.stack import ControlsStack
     from orderguard.storage.events_store import EventStore
     from orderguard.wiring.execution_path import ExecutionPath
-    from orderguard.wiring.group_commit import GroupCommitWriter
+    from orderguard.wiring.group_commit import BlackoutBookWriter
     from orderguard.wiring.order_desk import OrderDesk
     from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
 
@@ -63,7 +63,7 @@ class AppContext:
     clock: Callable[[], int] = time.time_ns
     skipped: dict[str, str] = field(default_factory=dict)
     last_verify: dict[str, object] = field(default_factory=dict)
-    state_writer: GroupCommitWriter | None = None
+    state_writer: BlackoutBookWriter | None = None
 
     def scan(self) -> list[Alert]:
         """Run the batch surveillance engine over every stored event and queue the alerts."""
@@ -134,7 +134,7 @@ def build_app_context(
     from orderguard.storage import make_engine
     from orderguard.storage.events_store import EventStore
     from orderguard.storage.migrate import upgrade
-    from orderguard.wiring.group_commit import GroupCommitPreClearanceStore, GroupCommitWriter
+    from orderguard.wiring.group_commit import BlackoutBookWriter, GroupCommitPreClearanceStore
     from orderguard.wiring.order_desk import OrderDesk
     from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
 
@@ -159,8 +159,8 @@ def build_app_context(
         engine=engine,  # approvals, roles, venues, pre-clearances, blackout book, holding periods
     )
     # The blackout book is written once per client order: group-commit those writes (see group_commit).
-    state_writer = GroupCommitWriter(engine)
-    from orderguard.gateway.preclearance_store import InMemoryPreClearanceStore; controls.preclearance.store = InMemoryPreClearanceStore()
+    state_writer = BlackoutBookWriter(engine)
+    controls.preclearance.store = GroupCommitPreClearanceStore(controls.preclearance.store, state_writer)
     cases = _cases_stage(firm, engine, audit, events, controls, clock, skipped)
     forwarder.cases = cases
     execution = None

@@ -175,7 +175,9 @@ def _submit(ctx: AppContext, ticket: OrderTicket, summary: DemoSummary) -> None:
         summary.accepted += 1
         summary.executed += bool(outcome.executions)
         booked = ctx.book.get(ticket.order_id)
-        if booked is not None and booked.status == "accepted" and ctx.execution is not None:
+        # A personal trade stays "accepted" with reason ALLOWED: it runs at the employee's broker.
+        refused = booked is not None and booked.status == "accepted" and booked.reason != "ALLOWED"
+        if refused and booked is not None and ctx.execution is not None:
             summary.connector_refused[booked.reason] += 1
     else:
         summary.blocked[outcome.decision.reason.value] += 1

@@ -22,7 +22,7 @@ Self = Annotated[object, Depends(Allowed(SELF))]
 
 
 @router.get("/health", response_model=Health, tags=["system"])
-def health(ctx: Ctx) -> Health:
+async def health(ctx: Ctx) -> Health:
     """Liveness: the process is up and the audit log answers."""
     return Health(
         status="ok", version=__version__, audit_size=ctx.audit.head()[0], skipped_stages=ctx.skipped
