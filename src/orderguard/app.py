@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 from orderguard.auth.oidc import OidcVerifier
 from orderguard.auth.sessions import SessionService
 from orderguard.auth.tokens import TokenService
-from orderguard.config import FirmConfig, load_config
+from orderguard.config import ConfigError, FirmConfig, load_config
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from orderguard.audit.keys import KeySet
     from orderguard.audit.log import AuditLog
+    from orderguard.cases.notify import Notifier
     from orderguard.cases.stack import CasesStack
     from orderguard.domain.alerts import Alert
     from orderguard.gateway.stack import ControlsStack
@@ -37,6 +38,16 @@ if TYPE_CHECKING:
     from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
 
 DEFAULT_CONFIG = Path("examples/firm.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class SurveillanceRun:
+    """One batch surveillance run: the events read, the alerts found, and which were new to the desk."""
+
+    events: int
+    alerts: list[Alert]
+    stored: tuple[str, ...]  # alert ids stored now (empty when the cases stage is not installed)
+    duplicates: tuple[str, ...]  # alert ids stored by an earlier run
 
 
 @dataclass(eq=False)
@@ -65,15 +76,22 @@ class AppContext:
     last_verify: dict[str, object] = field(default_factory=dict)
     state_writer: BlackoutBookWriter | None = None
 
-    def scan(self) -> list[Alert]:
-        """Run the batch surveillance engine over every stored event and queue the alerts."""
+    def scan(self, start_ns: int | None = None, end_ns: int | None = None) -> list[Alert]:
+        """Run the batch surveillance engine over the stored events and queue the alerts."""
+        return self.surveil(start_ns, end_ns).alerts
+
+    def surveil(self, start_ns: int | None = None, end_ns: int | None = None) -> SurveillanceRun:
+        """The batch engine over the events in ``[start_ns, end_ns)`` (every event by default); the
+        alerts go to the case desk in this process, so automatic responses hold before it returns."""
         from orderguard.surveillance.batch import BatchEngine
 
         self.event_sink.flush()
-        alerts = BatchEngine(self.config).scan(self.events.to_arrow())
-        if self.cases is not None:
-            self.cases.alerts.ingest(alerts)
-        return alerts
+        table = self.events.to_arrow(start_ns, end_ns)
+        alerts = BatchEngine(self.config).scan(table)
+        if self.cases is None:
+            return SurveillanceRun(table.num_rows, alerts, stored=(), duplicates=())
+        ingested = self.cases.alerts.ingest(alerts)
+        return SurveillanceRun(table.num_rows, alerts, tuple(ingested.stored), tuple(ingested.duplicates))
 
     def verify_audit(self) -> dict[str, object]:
         """Full verification of the audit log; the result is kept for the UI and the API."""
@@ -139,6 +157,12 @@ def build_app_context(
     from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
 
     firm = config if isinstance(config, FirmConfig) else load_config(config)
+    skipped: dict[str, str] = {}
+    try:  # before anything opens: a webhook without its secret is a ConfigError
+        notifiers = notifiers_of(firm)
+    except ImportError as exc:  # no cases stage, nothing to notify about (_cases_stage says why)
+        notifiers = []
+        skipped["notifications"] = str(exc)
     upgrade(db_url)
     engine = make_engine(db_url)
     signer = _signer(audit_key)
@@ -148,7 +172,6 @@ def build_app_context(
     events = EventStore(engine)
     event_sink = BufferedEventSink(events)
     notifications = NotificationInbox()
-    skipped: dict[str, str] = {}
     forwarder = _AlertForwarder()
     controls = build_controls(
         firm,
@@ -161,7 +184,7 @@ def build_app_context(
     # The blackout book is written once per client order: group-commit those writes (see group_commit).
     state_writer = BlackoutBookWriter(engine)
     controls.preclearance.store = GroupCommitPreClearanceStore(controls.preclearance.store, state_writer)
-    cases = _cases_stage(firm, engine, audit, events, controls, clock, skipped)
+    cases = _cases_stage(firm, engine, audit, events, controls, notifiers, clock, skipped)
     forwarder.cases = cases
     execution = None
     if execute:
@@ -215,10 +238,12 @@ def _cases_stage(  # noqa: PLR0917 - private wiring helper called once, in build
     audit: AuditLog,
     events: EventStore,
     controls: ControlsStack,
+    notifiers: list[Notifier],
     clock: Callable[[], int],
     skipped: dict[str, str],
 ) -> CasesStack | None:
-    """The cases stage, with suspensions reaching the role directory and lifts going through approvals."""
+    """The cases stage, with suspensions reaching the role directory, lifts going through approvals
+    and new alerts sent to ``notifiers``."""
     try:
         from orderguard.cases.approvals_bridge import EngineLiftApprovals, StoreReapproval
         from orderguard.cases.stack import build_cases
@@ -230,11 +255,37 @@ def _cases_stage(  # noqa: PLR0917 - private wiring helper called once, in build
         engine,
         audit,
         events=events,
+        notifiers=notifiers,
         lift_approvals=EngineLiftApprovals(controls.approvals),
         reapproval=StoreReapproval(controls.approvals.store, audit),
         listeners=[controls.directory],
         clock=clock,
     )
+
+
+def notifiers_of(firm: FirmConfig, environ: Mapping[str, str] = os.environ) -> list[Notifier]:
+    """The notifiers the firm file's ``[notifications]`` asks for; the webhook's HMAC secret is
+    read from the environment variable it names (a ConfigError when it is unset or empty)."""
+    from orderguard.cases.notify import LogNotifier, WebhookNotifier
+
+    wanted = firm.notifications
+    found: list[Notifier] = [LogNotifier()] if wanted.log else []
+    if wanted.webhook_url is not None and wanted.webhook_secret_env is not None:
+        secret = environ.get(wanted.webhook_secret_env, "")
+        if not secret:
+            raise ConfigError(
+                f"notifications.webhook_secret_env: environment variable {wanted.webhook_secret_env} is "
+                "unset or empty; export it with the webhook's HMAC secret before starting orderguard"
+            )
+        found.append(
+            WebhookNotifier(
+                wanted.webhook_url,
+                secret.encode("utf-8"),
+                attempts=wanted.webhook_attempts,
+                timeout=wanted.webhook_timeout_seconds,
+            )
+        )
+    return found
 
 
 def shifted_clock(anchor_ns: int) -> Callable[[], int]:

@@ -178,6 +178,29 @@ class ControlsConfig(_Strict):
     sod_conflicts: tuple[Annotated[tuple[Role, ...], Field(min_length=2)], ...] = ()
 
 
+class NotificationsConfig(_Strict):
+    """Who hears about a new alert: a structured log line, and optionally a signed webhook.
+
+    The webhook's HMAC secret never sits in the firm file: ``webhook_secret_env`` names the
+    environment variable that holds it.
+    """
+
+    log: bool = True
+    webhook_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    webhook_secret_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    webhook_attempts: int = Field(3, ge=1, le=10)
+    webhook_timeout_seconds: float = Field(5.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> NotificationsConfig:
+        if (self.webhook_url is None) != (self.webhook_secret_env is None):
+            raise ValueError(
+                "webhook_url and webhook_secret_env go together: set both (the env var holds the "
+                "HMAC secret receivers check) or neither"
+            )
+        return self
+
+
 class FirmConfig(_Strict):
     """The whole firm file."""
 
@@ -189,6 +212,7 @@ class FirmConfig(_Strict):
     venues: tuple[VenueConfig, ...]
     controls: ControlsConfig = ControlsConfig()
     detectors: DetectorsConfig = DetectorsConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> FirmConfig:

@@ -1,27 +1,22 @@
 """The world the HTTP playbooks run in: the example firm on a real SQLite file, a day of events with
-an 11 PM access spree and a front-run, ingested over the API and surveilled with the CLI.
+an 11 PM access spree and a front-run, ingested and surveilled over the API.
 
-The API has no surveillance route, so alerts reach the case desk as an operator would bring them:
-``orderguard scan`` over the same event file, then ``orderguard alerts import`` into the database.
-The import appends to the audit log, which has one writer per database, so the API process is
-stopped for it and started again on the same file (as a batch job between two server runs would).
+The ``orderguard`` CLI is still run in its own process where an operator would use it: checking an
+exported evidence bundle offline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from orderguard.app import AppContext, build_app_context, shifted_clock
 from orderguard.config import FirmConfig
-from tests.conftest import EXAMPLE_FIRM
 
 STAFF = ("adam", "alice", "bob", "carol", "chris", "olga", "sofia", "tom")
-CONFIG = str(EXAMPLE_FIRM)
 
 
 def open_context(firm: FirmConfig, folder: Path) -> AppContext:
@@ -40,18 +35,14 @@ def db_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'orderguard.db'}"
 
 
-def orderguard(*args: str, key: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the ``orderguard`` CLI in its own process (with the firm's audit signing key, if given)."""
-    env = dict(os.environ)
-    if key is not None:
-        env["ORDERGUARD_AUDIT_KEY"] = key.read_text()
+def orderguard(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``orderguard`` CLI in its own process, as an operator would."""
     return subprocess.run(
         [sys.executable, "-m", "orderguard.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env=env,
     )
 
 

@@ -1,9 +1,8 @@
 """Incident playbooks through the public interfaces: the HTTP API over a real SQLite file, the
 ``orderguard`` CLI for surveillance and for checking the evidence bundle offline.
 
-Events go in over ``POST /api/v1/events``; ``orderguard scan`` and ``orderguard alerts import``
-turn them into alerts and cases (see ``playbooks_api_world`` for why the API is restarted around
-the import); compliance and security then work the cases over the API.
+Events go in over ``POST /api/v1/events``; ``POST /api/v1/surveillance/scan`` turns them into
+alerts and cases in the API process; compliance and security then work the cases over the API.
 """
 
 from __future__ import annotations
@@ -22,9 +21,7 @@ from orderguard.audit.bundle import verify_bundle
 from orderguard.config import FirmConfig
 from tests.functional.api.client import TestClient
 from tests.functional.playbooks_api_world import (
-    CONFIG,
     STAFF,
-    db_url,
     front_run_by_tom,
     night_of_alice,
     open_context,
@@ -76,16 +73,9 @@ def world(firm: FirmConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             headers={**auth["adam"], "content-type": "application/x-ndjson"},
         )
         assert stored.status_code == 201, stored.text
-    ctx.close()
-    alerts = folder / "alerts.jsonl"
-    scanned = orderguard("scan", str(events), "--config", CONFIG, "--out", str(alerts))
-    assert scanned.returncode == 1, scanned.stderr  # 1: something alerted
-    imported = orderguard(
-        "alerts", "import", str(alerts), "--db", db_url(folder), "--config", CONFIG, key=folder / "audit.key"
-    )
-    assert imported.returncode == 0, imported.stderr
-    ctx = open_context(firm, folder)
-    with TestClient(create_app(ctx)) as client:
+        scanned = client.post("/api/v1/surveillance/scan", headers=auth["carol"])
+        assert scanned.status_code == 200, scanned.text
+        assert scanned.json()["by_rule"]["front_running"] == {"found": 1, "stored": 1}
         yield World(ctx, client, auth, folder)
     ctx.close()
 
@@ -227,14 +217,15 @@ class TestLiftingASuspension:
     ) -> None:
         """tom's suspension lift is a suspension_lift approval: tom, the requester and an order
         approver cannot approve it; security can, and tom is reinstated on his next request."""
-        assert world.ctx.cases is not None
         case_id = world.case_of("carol", "tom")
         taken = world.post(
             "carol", f"/api/v1/cases/{case_id}/responses", json={"kind": "suspend", "reason": "r"}
         )
         assert world.get("tom", "/api/v1/me").status_code == 403
-        # No route opens or spends a lift yet: those two steps use the cases service of the API process.
-        request_id = world.ctx.cases.responses.request_lift(taken.json()["response_id"], actor="carol")
+        response_id = taken.json()["response_id"]
+        opened = world.post("carol", f"/api/v1/responses/{response_id}/lift-request")
+        assert opened.status_code == 201, opened.text
+        request_id = opened.json()["approval_id"]
         [pending] = [
             r for r in world.get("sofia", "/api/v1/approvals/pending").json() if r["request_id"] == request_id
         ]
@@ -245,7 +236,8 @@ class TestLiftingASuspension:
         assert world.post("carol", url, json=vote).json()["decision"]["reason_code"] == "SOD_SELF_APPROVAL"
         assert world.post("olga", url, json=vote).json()["decision"]["reason_code"] == "APPROVAL_NOT_ELIGIBLE"
         assert world.post("sofia", url, json=vote).json()["decision"]["allowed"] is True
-        world.ctx.cases.responses.lift_suspension(
-            taken.json()["response_id"], actor="carol", approval_id=request_id
+        lifted = world.post(
+            "carol", f"/api/v1/responses/{response_id}/lift", json={"approval_id": request_id}
         )
+        assert lifted.json()["active"] is False, lifted.text
         assert world.get("tom", "/api/v1/me").status_code == 200

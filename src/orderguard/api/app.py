@@ -35,14 +35,24 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(ctx: AppContext, *, web: bool = True) -> FastAPI:
     from orderguard.api import metrics
-    from orderguard.api.routes import approvals, audit, cases, controls, events, orders, system
+    from orderguard.api.routes import (
+        approvals,
+        audit,
+        case_actions,
+        cases,
+        controls,
+        events,
+        orders,
+        surveillance,
+        system,
+    )
 
     app = FastAPI(title="orderguard", version=__version__, description=DESCRIPTION, lifespan=_lifespan)
     app.state.ctx = ctx
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(metrics.MetricsMiddleware, ctx=ctx)
-    for module in (system, events, orders, approvals, controls, cases, audit):
+    for module in (system, events, surveillance, orders, approvals, controls, cases, case_actions, audit):
         app.include_router(module.router)
     if web:
         from orderguard.web import mount_web

@@ -220,6 +220,9 @@ class ResponseOut(BaseModel):
     created_by: str
     created: str
     active: bool
+    pattern: str | None = None  # a block's order pattern, e.g. "actor=bob, symbol=AAPL"
+    lifted_by: str | None = None
+    approval_id: str | None = None
 
 
 class CaseDetailOut(BaseModel):
@@ -240,8 +243,12 @@ class CloseIn(Strict):
 
 
 class ResponseIn(Strict):
-    kind: Literal["suspend", "legal_hold", "reapproval"]
+    kind: Literal["suspend", "legal_hold", "reapproval", "block"]
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    # A block refuses the subject's orders matching every field given (at least one).
+    symbol: Annotated[str | None, Field(min_length=1, max_length=32)] = None
+    account: Id | None = None
+    venue: Annotated[str | None, Field(min_length=1, max_length=32)] = None
 
 
 class CheckpointOut(BaseModel):
@@ -266,3 +273,38 @@ class VerifyOut(BaseModel):
     seconds: float | None = None
     findings: list[str] = []
     verified_at_ns: int | None = None
+
+
+class ScanIn(Strict):
+    start: Annotated[str | None, Field(max_length=40, description="first instant scanned (RFC 3339)")] = None
+    end: Annotated[str | None, Field(max_length=40, description="scan stops before this instant")] = None
+
+
+class RuleCount(BaseModel):
+    found: int
+    stored: int
+
+
+class ScanOut(BaseModel):
+    events: int
+    alerts: int
+    stored: int
+    duplicates: int
+    by_rule: dict[str, RuleCount]
+
+
+class AssignIn(Strict):
+    assignee: Id
+
+
+class LiftIn(Strict):
+    approval_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class LiftRequestOut(BaseModel):
+    response_id: str
+    approval_id: str
+
+
+class ReleaseIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]

@@ -14,10 +14,12 @@ their own database connection from a ``Source``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import sqlite3
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
@@ -32,6 +34,7 @@ _digest = type(_sha256()).digest
 _pack_head = struct.Struct(">BQ").pack  # format version 1 and the index: a leaf's first 9 bytes
 _head = itemgetter(slice(0, 9))
 _commitment = itemgetter(slice(9, 9 + HASH_SIZE))
+_ONE_HASH_WIDTH = {HASH_SIZE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,38 +78,30 @@ Columns = tuple[
 def fetch_columns(conn: Any, postgres: bool, start: int, end: int) -> Columns:
     """(idxs, leaf hashes, leaves, salts, payloads) of the rows ``start <= idx < end``, in index order.
 
-    Columns rather than rows: the scan works on whole columns, and rows are never built for an
-    intact range. Salt and payload are None where the payload row is gone (erased or deleted).
+    Columns rather than rows: the scan works on whole columns. Salt and payload are None where
+    the payload row is gone (erased or deleted). Measured alternatives (two ordered scans without
+    the index column, plus count queries) were no faster than this one join.
     """
     mark = "%s" if postgres else "?"
-    where = f"WHERE idx >= {mark} AND idx < {mark} ORDER BY idx"
     cursor = conn.cursor(binary=True) if postgres else conn.cursor()
     try:
-        # Two ordered scans in primary-key order are cheaper than a join's per-row lookup.
-        cursor.execute(f"SELECT idx, leaf_hash, leaf FROM audit_entries {where}", (start, end))
-        entries = cursor.fetchall()
-        cursor.execute(f"SELECT idx, salt, payload FROM audit_payloads {where}", (start, end))
-        payloads = cursor.fetchall()
+        # The range is repeated on the payload side: without it PostgreSQL plans a hash join over the
+        # whole payload table for every range (measured: half the speed).
+        cursor.execute(
+            "SELECT e.idx, e.leaf_hash, e.leaf, p.salt, p.payload FROM audit_entries e "
+            f"LEFT JOIN audit_payloads p ON p.idx = e.idx AND p.idx >= {mark} AND p.idx < {mark} "
+            f"WHERE e.idx >= {mark} AND e.idx < {mark} ORDER BY e.idx",
+            (start, end, start, end),
+        )
+        rows = cursor.fetchall()
     finally:
         cursor.close()
-    if postgres:
-        conn.rollback()
-    if not entries:
+        if postgres:
+            conn.rollback()
+    if not rows:
         return (), (), (), (), ()
-    idxs, leaf_hashes, leaves = zip(*entries, strict=True)
-    if payloads:
-        payload_idxs, salts, blobs = zip(*payloads, strict=True)
-        if payload_idxs == idxs:
-            return idxs, leaf_hashes, leaves, salts, blobs
-    by_idx = {row[0]: row for row in payloads}
-    missing = (None, None, None)
-    return (
-        idxs,
-        leaf_hashes,
-        leaves,
-        [by_idx.get(idx, missing)[1] for idx in idxs],
-        [by_idx.get(idx, missing)[2] for idx in idxs],
-    )
+    idxs, leaf_hashes, leaves, salts, payloads = zip(*rows, strict=True)
+    return idxs, leaf_hashes, leaves, salts, payloads
 
 
 def _levels(leaf_hashes: bytes) -> list[bytes]:
@@ -129,8 +124,11 @@ def scan_columns(start: int, columns: Columns) -> RangeScan:
         idxs, stored_hashes, leaves = idxs[:count], stored_hashes[:count], leaves[:count]
         salts, payloads = salts[:count], payloads[:count]
     computed = b"".join(map(_digest, map(_sha256, map(LEAF_PREFIX.__add__, leaves))))
+    # Joined comparisons are exact only for fixed-width pieces: the slices below are at most 9 and 32
+    # bytes, so equal totals mean every piece is whole; stored hashes get an explicit width check.
     intact = (
         computed == b"".join(stored_hashes)
+        and {*map(len, stored_hashes)} == _ONE_HASH_WIDTH
         and b"".join(map(_head, leaves)) == b"".join(map(_pack_head, repeat(1), idxs))
         and None not in salts
         and None not in payloads
@@ -159,10 +157,24 @@ def _suspects(rows: list[StoredEntry], computed: bytes) -> list[StoredEntry]:
     return found
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a fetch makes tens of thousands of row tuples (no cycles),
+    and each collection would walk them all again. Measured: up to half the time of a full scan."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan_range(source: Source, start: int, end: int) -> RangeScan:
     """Worker entry point: open the store, fetch ``[start, end)`` and scan it."""
     conn = source.connect()
     try:
-        return scan_columns(start, fetch_columns(conn, source.backend == "postgresql", start, end))
+        with collector_paused():
+            return scan_columns(start, fetch_columns(conn, source.backend == "postgresql", start, end))
     finally:
         conn.close()

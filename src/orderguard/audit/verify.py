@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -28,11 +27,17 @@ from orderguard.audit.encoding import PREFIX_SIZE, EncodingError, decode_leaf
 from orderguard.audit.keys import KeySet
 from orderguard.audit.merkle import MerkleTree, hash_leaf
 from orderguard.audit.proofs import ProofError, consistency_proof, verify_consistency
-from orderguard.audit.scan import RangeScan, StoredEntry, fetch_columns, scan_columns, scan_range
+from orderguard.audit.scan import (
+    RangeScan,
+    StoredEntry,
+    collector_paused,
+    fetch_columns,
+    scan_columns,
+    scan_range,
+)
 from orderguard.audit.store import AuditStore
 
 DEFAULT_RANGE_SIZE = 1 << 15  # entries per scanned range: about 15 MB of rows in flight per worker
-PARALLEL_FROM = 1 << 17  # below this, starting worker processes costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +123,9 @@ def _range_scans(store: AuditStore, workers: int, range_size: int) -> Iterator[R
         return
     with store.raw_connection() as (conn, postgres):
         for start in starts:
-            yield scan_columns(start, fetch_columns(conn, postgres, start, start + range_size))
+            with collector_paused():
+                scan = scan_columns(start, fetch_columns(conn, postgres, start, start + range_size))
+            yield scan
 
 
 def _explain_entry(
@@ -213,21 +220,20 @@ def verify_log(
     keys: KeySet,
     kept: Sequence[tuple[str, str]] = (),
     *,
-    workers: int | None = None,
+    workers: int = 1,
     range_size: int = DEFAULT_RANGE_SIZE,
 ) -> VerifyReport:
     """Verify the log in ``engine`` against ``keys``; ``kept`` lists (name, note) of external checkpoints.
 
-    ``workers`` processes scan ranges of ``range_size`` entries (a power of two) in parallel; by
-    default one per CPU once the log holds more than ``PARALLEL_FROM`` entries, else none.
+    With ``workers > 1``, that many forked processes scan ranges of ``range_size`` entries (a power
+    of two) in parallel. One is the default: on the shared 2-core benchmark machine two workers
+    gained in some runs and lost in others (docs/benchmarks.md), so parallelism is opt-in.
     """
     if range_size < 1 or range_size & (range_size - 1):
         raise ValueError(f"range_size must be a power of two, got {range_size}")
     started = time.perf_counter()
     store = AuditStore(engine)
     report = VerifyReport()
-    if workers is None:
-        workers = (os.cpu_count() or 1) if store.index_bound() > PARALLEL_FROM else 1
     tree = _scan_entries(store, report, workers, range_size)
     report.size, report.root = tree.size, tree.root()
     stored = [

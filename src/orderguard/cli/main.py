@@ -20,6 +20,9 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """orderguard: controls, audit and surveillance for a trading firm's order flow."""
+    from orderguard.observability import configure_logging
+
+    configure_logging()
 
 
 @app.command()

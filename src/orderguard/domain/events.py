@@ -68,6 +68,19 @@ STRING_FIELDS: Final = (
 FLOAT_FIELDS: Final = ("qty", "price")
 INT_FIELDS: Final = ("records",)
 V1_FIELDS: Final = (*STRING_FIELDS[:2], "ts", *STRING_FIELDS[2:], *FLOAT_FIELDS, *INT_FIELDS)
+# The fields beyond COMMON_REQUIRED, in column order (Arrow tables, files, JSON records).
+OPTIONAL_FIELDS: Final = (
+    "account",
+    "symbol",
+    "side",
+    "qty",
+    "price",
+    "venue",
+    "order_id",
+    "records",
+    "ip",
+    "session_id",
+)
 
 NS_PER_SECOND: Final = 1_000_000_000
 
@@ -141,18 +154,7 @@ class Event:
             "kind": self.kind.value,
             "actor": self.actor,
         }
-        for name in (
-            "account",
-            "symbol",
-            "side",
-            "qty",
-            "price",
-            "venue",
-            "order_id",
-            "records",
-            "ip",
-            "session_id",
-        ):
+        for name in OPTIONAL_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 record[name] = value.value if isinstance(value, StrEnum) else value

@@ -90,6 +90,20 @@ class OrderControls:
         authz = self.authorizer.authorize(order.actor, action, "Order", context)
         return CheckResult(self._decide(order, account, authz, approval), account, request)
 
+    def authorize_on_order(
+        self, actor: str, action: str, account: Account, order: OrderTicket, now: int
+    ) -> AuthzDecision:
+        """Cedar on an action upon an order already placed (view, cancel): no size or quorum in play."""
+        context = order_context(
+            account,
+            venue=order.venue,
+            venue_approved=order.venue in self.venues,
+            business_hours=self.business_hours(now),
+            large=False,
+            quorum_met=False,
+        )
+        return self.authorizer.authorize(actor, action, "Order", context)
+
     def _decide(  # noqa: PLR0911 - one return per pipeline step, in pipeline order
         self, order: OrderTicket, account: Account, authz: AuthzDecision, approval: Decision | None
     ) -> Decision:

@@ -9,7 +9,6 @@ from typing import Protocol
 from orderguard.domain import AuditAction, AuditEntry, AuditSink, Decision, Event, EventKind, ReasonCode
 from orderguard.gateway.checks import OrderControls
 from orderguard.gateway.orders import OrderTicket
-from orderguard.policy.context import order_context
 
 
 class EventSink(Protocol):
@@ -41,15 +40,7 @@ class OrderViews:
                 ReasonCode.NOT_AUTHORIZED, f"unknown viewer {viewer!r} or account {order.account!r}"
             )
         else:
-            context = order_context(
-                account,
-                venue=order.venue,
-                venue_approved=order.venue in controls.venues,
-                business_hours=controls.business_hours(now),
-                large=False,
-                quorum_met=False,
-            )
-            authz = controls.authorizer.authorize(viewer, "view_order", "Order", context)
+            authz = controls.authorize_on_order(viewer, "view_order", account, order, now)
             decision = (
                 Decision.allow(authz.message, authz.policy_ids)
                 if authz.allowed

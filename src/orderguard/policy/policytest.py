@@ -50,6 +50,11 @@ RESOURCE_OF: Final = {
     "review_break_glass": "BreakGlassAccess",
     "manage_own_credentials": "Credential",
     "ingest_events": "EventStream",
+    "run_surveillance": "Surveillance",
+    "assign_case": "Case",
+    "request_lift": "CaseResponse",
+    "lift_suspension": "CaseResponse",
+    "release_response": "CaseResponse",
     **dict.fromkeys(ORDER_ACTIONS, "Order"),
 }
 

@@ -13,33 +13,21 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from orderguard.domain.events import COMMON_REQUIRED
+from orderguard.ingest.schema import EVENT_SCHEMA, TS_TYPE
 from orderguard.storage.events_tables import EVENT_COLUMNS
 
-TS_TYPE: Final = pa.timestamp("ns", tz="UTC")
+REQUIRED: Final = COMMON_REQUIRED
 
-# The Arrow layout of stored events: the ingest schema plus ``extra`` (JSON text or null).
+# The Arrow layout of stored events: the ingest schema (one definition of the v1 columns), the
+# required fields not null, plus ``extra`` (JSON text or null).
 STORED_SCHEMA: Final = pa.schema(
     [
-        pa.field("seq", pa.int64(), nullable=False),
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("ts", TS_TYPE, nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("actor", pa.string(), nullable=False),
-        pa.field("account", pa.string()),
-        pa.field("symbol", pa.string()),
-        pa.field("side", pa.string()),
-        pa.field("qty", pa.float64()),
-        pa.field("price", pa.float64()),
-        pa.field("venue", pa.string()),
-        pa.field("order_id", pa.string()),
-        pa.field("records", pa.int64()),
-        pa.field("ip", pa.string()),
-        pa.field("session_id", pa.string()),
+        *(field.with_nullable(False) if field.name in REQUIRED else field for field in EVENT_SCHEMA),
         pa.field("extra", pa.string()),
     ]
 )
 
-REQUIRED: Final = ("event_id", "ts", "kind", "actor")
 _V1_TYPES: Final = {f.name: f.type for f in STORED_SCHEMA if f.name not in ("seq", "ts", "extra")}
 _KNOWN: Final = frozenset({*STORED_SCHEMA.names})
 

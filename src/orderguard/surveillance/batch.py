@@ -86,13 +86,13 @@ class BatchEngine:
         rules = {d.rule for d in self.detectors}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="surveillance") as pool:
             _ = day.qty, day.rows_by_kind  # what both preparations below read
-            shared = [pool.submit(_prepare_columns, day, self.ctx, rules)]
+            shared: list[Future[object]] = [pool.submit(_prepare_columns, day, self.ctx, rules)]
             if rules & ORDER_RULES:
                 shared.append(pool.submit(OrderLifecycle.of, day))
-            for future in shared:
-                future.result()
+            for prepared in shared:
+                prepared.result()
             futures: list[Future[list[Alert]]] = [pool.submit(task) for _, task in tasks]
-            results = []
+            results: list[list[Alert]] = []
             for (name, _), future in zip(tasks, futures, strict=True):
                 results.append(future.result())
                 if progress:

@@ -83,7 +83,11 @@ def _trusted_dictionary(table: pa.Table, name: str, array: pa.DictionaryArray) -
 
 def _codes(indices: pa.Array) -> I64:
     """Dictionary indices as int64 codes, -1 for null."""
-    return np.asarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if indices.null_count == 0:
+        return np.asarray(indices.to_numpy(), dtype=np.int64)
+    valid = np.asarray(indices.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    raw = np.asarray(indices.fill_null(0).to_numpy(), dtype=np.int64)
+    return np.where(valid, raw, -1)
 
 
 class DayColumns:
@@ -105,11 +109,10 @@ class DayColumns:
         """Sort (only if needed) by (ts, seq) and wrap."""
         ts = np.asarray(_column(table, "ts").cast(pa.int64()).to_numpy(zero_copy_only=False))
         if len(ts) > 1:
-            dts = np.diff(ts)
-            ordered = bool((dts >= 0).all())
-            if ordered and not bool((dts > 0).all()):
+            ordered = bool((ts[1:] >= ts[:-1]).all())  # comparisons, no int64 temporaries
+            if ordered and not bool((ts[1:] > ts[:-1]).all()):
                 seq = _column(table, "seq").to_numpy(zero_copy_only=False)
-                ordered = bool(np.all((dts > 0) | (np.diff(seq) > 0)))
+                ordered = bool(np.all((ts[1:] > ts[:-1]) | (seq[1:] > seq[:-1])))
             if not ordered:
                 seq = _column(table, "seq").to_numpy(zero_copy_only=False)
                 order = np.lexsort((seq, ts))
@@ -143,8 +146,11 @@ class DayColumns:
     @cached_property
     def rows_by_kind(self) -> list[I64]:
         order = np.argsort(self.kind, kind="stable")  # int8 keys: NumPy sorts them by radix
-        bounds = np.cumsum(np.bincount(self.kind.astype(np.int64) + 1, minlength=len(KINDS) + 1))
-        return [np.asarray(order[bounds[code] : bounds[code + 1]], dtype=np.int64) for code in range(len(KINDS))]
+        counts = [int(np.count_nonzero(self.kind == code)) for code in range(-1, len(KINDS))]
+        bounds = np.cumsum(counts)
+        return [
+            np.asarray(order[bounds[code] : bounds[code + 1]], dtype=np.int64) for code in range(len(KINDS))
+        ]
 
     def rows(self, kind: EventKind) -> I64:
         """Positions of the events of one kind, ascending (every kind split out at once, on first use)."""
@@ -200,10 +206,25 @@ class DayColumns:
         return self.strings("event_id", positions)  # type: ignore[return-value]
 
     def strings(self, name: str, positions: I64) -> list[str | None]:
-        """Values at a few positions; taken from the table's chunks (no copy of the whole column)."""
-        source = self._columns.get(name, self.table.column(name))
-        values: list[str | None] = source.take(pa.array(positions, type=pa.int64())).to_pylist()
-        return values
+        """Values at a few positions, taken chunk by chunk (never a copy of the whole column)."""
+        if name in self._columns:
+            return _take(self._columns[name], positions)
+        column = self.table.column(name)
+        if column.num_chunks == 1:
+            return _take(column.chunk(0), positions)
+        bounds = np.cumsum([0, *(len(c) for c in column.chunks)])
+        chunk_of = np.searchsorted(bounds, positions, side="right") - 1
+        values = np.empty(len(positions), dtype=object)
+        for chunk in np.unique(chunk_of).tolist():
+            rows = np.flatnonzero(chunk_of == chunk)
+            values[rows] = _take(column.chunk(chunk), positions[rows] - bounds[chunk])
+        result: list[str | None] = values.tolist()
+        return result
+
+
+def _take(array: pa.Array, positions: I64) -> list[str | None]:
+    values: list[str | None] = array.take(pa.array(positions, type=pa.int64())).to_pylist()
+    return values
 
 
 class GroupIndex:
@@ -221,6 +242,11 @@ class GroupIndex:
         self.keys = keys[order]
         self.positions = positions[order]
         self.groups = groups[order]
+
+    def start(self, groups: I64, lo_pos: I64) -> I64:
+        """Index into this index of the first row of ``groups`` with position >= lo_pos."""
+        groups = groups.astype(np.int64)
+        return search(self.keys, groups * self.n + lo_pos, groups=groups)
 
     def range(self, groups: I64, lo_pos: I64, hi_pos: I64) -> tuple[I64, I64]:
         """Index range [lo, hi) into this index of the rows of ``groups`` with lo_pos <= pos < hi_pos."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from orderguard.surveillance.columns import I64, DayColumns
+from orderguard.surveillance.columns import BUY, I64, SELL, DayColumns
 from orderguard.surveillance.context import SurveillanceContext
 
 
@@ -16,12 +16,12 @@ def family_side_groups(day: DayColumns, ctx: SurveillanceContext) -> I64:
         return result
     symbol = day.coded("symbol")
     family_codes: dict[str, int] = {}
-    lookup = np.array(
-        [family_codes.setdefault(ctx.family(s), len(family_codes)) for s in symbol.values] + [-1],
-        dtype=np.int64,
-    )
-    family = lookup[symbol.codes]  # code -1 picks the trailing -1
-    side = day.side.astype(np.int64)
-    groups = np.where((family >= 0) & (side >= 0), family * 2 + side, -1)
+    family = np.array([family_codes.setdefault(ctx.family(s), len(family_codes)) for s in symbol.values])
+    # One gather from a (symbol code + 1, side + 1) table: row 0 is a null symbol, column 0 no side.
+    table = np.full((len(symbol) + 1, 3), -1, dtype=np.int64)
+    if len(family):
+        table[1:, 1 + BUY] = family * 2 + BUY
+        table[1:, 1 + SELL] = family * 2 + SELL
+    groups = table[symbol.codes + 1, day.side + 1]
     day.__dict__["_family_side"] = groups
     return groups

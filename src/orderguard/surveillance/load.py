@@ -13,25 +13,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from orderguard.domain.events import COMMON_REQUIRED, OPTIONAL_FIELDS
 from orderguard.surveillance.columns import UNIQUE_DICTIONARY
 
+# Every v1 column but these, which no detector reads.
+UNREAD_COLUMNS: Final = ("ip", "session_id")
 DETECTOR_COLUMNS: Final = (
-    "event_id",
-    "ts",
-    "kind",
-    "actor",
-    "account",
-    "symbol",
-    "side",
-    "qty",
-    "price",
-    "venue",
-    "order_id",
-    "records",
+    "seq",
+    *COMMON_REQUIRED,
+    *(name for name in OPTIONAL_FIELDS if name not in UNREAD_COLUMNS),
 )
 DICTIONARY_COLUMNS: Final = ("kind", "actor", "account", "symbol", "side", "venue", "order_id")
 # Nearly unique per row: Parquet stores them plain and its per-batch dictionaries grow with the
@@ -47,9 +42,16 @@ def single_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def read_day(path: Path | str, columns: tuple[str, ...] = DETECTOR_COLUMNS) -> pa.Table:
     """The detector columns of a Parquet events file, group-by columns as single dictionary arrays.
 
-    Columns the detectors do not read (ip, session_id, extras) are not loaded.
+    Columns the detectors do not read (ip, session_id, extras) are not loaded. A file without
+    ``seq`` gets seq = row number, as intake stamps a single file.
     """
     present = set(pq.read_schema(path).names)
+    missing = [c for c in columns if c not in present and c != "seq"]
+    if missing:
+        raise ValueError(
+            f"{path}: no column(s) {', '.join(missing)}; an events file in format v1 carries every "
+            "v1 field (docs/event-format.md), so write it with `orderguard sim` or the ingest reader"
+        )
     wanted = [c for c in columns if c in present]
     small = [c for c in DICTIONARY_COLUMNS if c in wanted and c not in UNIQUE_ID_COLUMNS]
     table = pq.read_table(path, columns=wanted, read_dictionary=small)
@@ -63,4 +65,6 @@ def read_day(path: Path | str, columns: tuple[str, ...] = DETECTOR_COLUMNS) -> p
             combined = single_dictionary(column)
         field = pa.field(name, combined.type, metadata=UNIQUE_DICTIONARY)
         table = table.set_column(table.schema.get_field_index(name), field, combined)
-    return table
+    if "seq" in columns and "seq" not in present:
+        table = table.add_column(0, "seq", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    return table.combine_chunks()  # contiguous columns: the scan reads them as NumPy views

@@ -20,7 +20,7 @@ from typing import Final
 import numpy as np
 
 from orderguard.domain.events import EventKind
-from orderguard.surveillance.columns import F64, I64, KIND_CODE, DayColumns
+from orderguard.surveillance.columns import F64, I64, DayColumns
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,13 @@ def _completions(end: I64, e_pos: I64, e_owner: I64, qty: F64, c_qty: F64) -> No
     """end[c] = min(end[c], position of the execution that brings c's executed quantity to c's quantity)."""
     if not len(e_pos):
         return
+    # Most orders fill at once: a lone execution completes its order iff it reaches the quantity.
+    lone = np.bincount(e_owner, minlength=len(end))[e_owner] == 1
+    done = lone & (qty[e_pos] >= c_qty[e_owner])
+    np.minimum.at(end, e_owner[done], e_pos[done])
+    e_pos, e_owner = e_pos[~lone], e_owner[~lone]
+    if not len(e_pos):
+        return
     order = np.argsort(e_owner, kind="stable")  # nearly sorted already: fills follow their order
     owner, pos = e_owner[order], e_pos[order]
     e_qty = qty[pos]
@@ -99,8 +106,8 @@ class _Owners:
         self.codes, self.c_pos = codes, c_pos
         c_code = codes[c_pos]
         # Per order-id code: the index of its one client order, -1 for none, REUSED for several.
-        self.only = np.full(n_codes, -1, dtype=np.int64)
-        self.only[c_code] = np.arange(len(c_pos), dtype=np.int64)
+        self.only = np.full(n_codes, -1, dtype=np.int32)  # int32: half the cache lines to miss
+        self.only[c_code] = np.arange(len(c_pos), dtype=np.int32)
         reused = np.bincount(c_code, minlength=n_codes)[c_code] > 1
         self.only[c_code[reused]] = REUSED
         self.reused_c = np.flatnonzero(reused)  # indices into c_pos, ascending
@@ -113,7 +120,7 @@ class _Owners:
         if not len(self.c_pos) or not len(pos):
             return np.full(len(pos), -1, dtype=np.int64)
         code = self.codes[pos]
-        c = self.only[code]
+        c = self.only[code].astype(np.int64)
         owner = np.where((c >= 0) & (self.c_pos[np.maximum(c, 0)] < pos), c, -1)
         reused = np.flatnonzero(c == REUSED)
         if len(reused):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import pickle
 from collections import deque
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
 from orderguard.config import FirmConfig
@@ -68,28 +70,30 @@ class StreamEngine:
         self.custom = custom
         self.last: tuple[int, int] | None = None
         self.seen = 0
-        self._by_kind: dict[EventKind, list[Detector]] = {
-            kind: [d for d in self.detectors if kind in d.kinds] for kind in EventKind
-        }
-        self._custom_by_kind: dict[EventKind, list[CustomRule]] = {
-            kind: [r for r in custom if kind in r.kinds] for kind in EventKind
+        # Per kind, once: the observe callables of only the detectors and rules that read that kind.
+        self._handlers: dict[EventKind, tuple[Callable[[Event], list[Alert]], ...]] = {
+            kind: (
+                *(d.observe for d in self.detectors if kind in d.kinds),
+                *(partial(r.observe, ctx=self.ctx) for r in custom if kind in r.kinds),
+            )
+            for kind in EventKind
         }
 
     def observe(self, event: Event) -> list[Alert]:
         """The alerts this event makes decidable (empty for most events)."""
-        position = (event.ts, event.seq)
-        if self.last is not None and position <= self.last:
+        ts, seq, last = event.ts, event.seq, self.last
+        if last is not None and (ts < last[0] or (ts == last[0] and seq <= last[1])):
             raise OutOfOrderEventError(
-                f"event {event.event_id!r} at (ts={event.ts}, seq={event.seq}) is not after the previous "
-                f"event (ts={self.last[0]}, seq={self.last[1]}); feed events in (ts, seq) order"
+                f"event {event.event_id!r} at (ts={ts}, seq={seq}) is not after the previous "
+                f"event (ts={last[0]}, seq={last[1]}); feed events in (ts, seq) order"
             )
-        self.last = position
+        self.last = (ts, seq)
         self.seen += 1
         alerts: list[Alert] = []
-        for detector in self._by_kind[event.kind]:
-            alerts += detector.observe(event)
-        for rule in self._custom_by_kind[event.kind]:
-            alerts += rule.observe(event, self.ctx)
+        for handler in self._handlers[event.kind]:
+            found = handler(event)
+            if found:
+                alerts += found
         return alerts
 
     def snapshot(self) -> bytes:

@@ -16,7 +16,6 @@ from orderguard.domain import AccountType, AuditAction, AuditEntry, AuditSink, D
 from orderguard.domain.alerts import Alert
 from orderguard.gateway.orders import OrderTicket
 from orderguard.gateway.stack import ControlsStack
-from orderguard.policy.context import order_context
 from orderguard.wiring.execution_path import ExecutionPath
 from orderguard.wiring.sinks import BookedOrder, OrderBook
 
@@ -159,15 +158,7 @@ class OrderDesk:
         account = controls.accounts.get(ticket.account)
         if account is None or controls.directory.get(actor) is None:
             return Decision.deny(ReasonCode.NOT_AUTHORIZED, f"unknown principal {actor!r}")
-        context = order_context(
-            account,
-            venue=ticket.venue,
-            venue_approved=ticket.venue in controls.venues,
-            business_hours=controls.business_hours(now),
-            large=False,
-            quorum_met=False,
-        )
-        authz = controls.authorizer.authorize(actor, "cancel_order", "Order", context)
+        authz = controls.authorize_on_order(actor, "cancel_order", account, ticket, now)
         if not authz.allowed:
             return Decision.deny(authz.reason, authz.message, authz.policy_ids)
         return controls.directory.sod_decision(actor) or Decision.allow(authz.message, authz.policy_ids)

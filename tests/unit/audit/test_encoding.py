@@ -189,7 +189,8 @@ class TestFastEncoder:
         reference = encode_entry(ENTRY, salt=salt1)
         assert tail1 == reference.commitment + reference.header
         assert payload1 == reference.payload
-        assert len(salt1) == 16 and salt1 != salt2
+        assert len(salt1) == 16
+        assert salt1 != salt2
 
 
 class TestDocumentedExample:

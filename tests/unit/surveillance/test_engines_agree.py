@@ -96,7 +96,7 @@ class TestEnginesAgree:
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(events=event_streams(ids=MANY_IDS))
     def test_same_alerts_with_many_order_ids(self, firm: FirmConfig, events: list[Event]) -> None:
-        """With many order ids (most carried by one client order) the engines still agree record for record."""
+        """With many order ids, most carried by one client order, the engines still agree exactly."""
         assert as_records(batch_alerts(firm, events)) == as_records(stream_alerts(firm, events))
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,4 +1,5 @@
-"""Alerts (queue with filters, triage), cases (timeline, comments, evidence, close) and responses.
+"""Alerts (queue with filters, triage) and cases (timeline, comments, evidence, close); acting on a
+case (assignment, responses) is in ``case_actions``.
 
 Route permissions are Cedar's ``view_case`` / ``work_case``; the cases stage then applies its own
 rules (nobody sees or works a case about themselves; conflicts of interest) and audits every read.
@@ -21,7 +22,6 @@ from orderguard.api.schemas import (
     CloseIn,
     CommentIn,
     EvidenceOut,
-    ResponseIn,
     ResponseOut,
     TimelineOut,
 )
@@ -33,6 +33,7 @@ from orderguard.cases.model import (
     CaseError,
     CaseStatus,
     Disposition,
+    Queue,
     Response,
     StoredAlert,
 )
@@ -104,6 +105,9 @@ def response_out(r: Response) -> ResponseOut:
         created_by=r.created_by,
         created=format_ts(r.created_ns),
         active=r.active,
+        pattern=None if r.pattern is None else r.pattern.describe(),
+        lifted_by=r.lifted_by,
+        approval_id=r.approval_id,
     )
 
 
@@ -129,10 +133,14 @@ def list_alerts(
     severity: Annotated[str | None, Query(max_length=16)] = None,
     subject: Annotated[str | None, Query(max_length=128, description="the person alerted on")] = None,
     status: AlertStatus | None = None,
+    queue: Annotated[Queue | None, Query(description="compliance or security")] = None,
 ) -> list[AlertOut]:
-    """The alert queue, newest first, by rule, severity, subject and status (never the caller's own)."""
+    """The alert queues, newest first, filtered by rule, severity, subject, status and queue.
+
+    Never the caller's own alerts.
+    """
     cases = stack(ctx)
-    found = guarded(lambda: cases.alerts.list_alerts(actor=caller.id, status=status))
+    found = guarded(lambda: cases.alerts.list_alerts(actor=caller.id, queue=queue, status=status))
     return [alert_out(s) for s in filter_alerts(found, rule=rule, severity=severity, subject=subject)]
 
 
@@ -247,30 +255,3 @@ def close_case(case_id: str, body: CloseIn, ctx: Ctx, caller: Worker) -> CaseDet
     disposition = Disposition(body.disposition)
     guarded(lambda: cases.cases.close(case_id, disposition, actor=caller.id))
     return case_detail(ctx, case_id, caller.id)
-
-
-@router.post(
-    "/cases/{case_id}/responses",
-    response_model=ResponseOut,
-    status_code=201,
-    responses={**ERROR_RESPONSES, **NOT_FOUND},
-    openapi_extra=WORK.openapi(),
-)
-def respond(case_id: str, body: ResponseIn, ctx: Ctx, caller: Worker) -> ResponseOut:
-    """Act on the case's subject: suspend, legal hold or force re-approval (each audited)."""
-    cases = stack(ctx)
-    view = guarded(lambda: cases.cases.show(case_id, actor=caller.id))
-    subject, service = view.case.subject, cases.responses
-    if body.kind == "suspend":
-        taken = guarded(
-            lambda: service.suspend(subject, actor=caller.id, reason=body.reason, case_id=case_id)
-        )
-    elif body.kind == "legal_hold":
-        taken = guarded(
-            lambda: service.legal_hold(subject, actor=caller.id, reason=body.reason, case_id=case_id)
-        )
-    else:
-        taken = guarded(
-            lambda: service.force_reapproval(subject, actor=caller.id, reason=body.reason, case_id=case_id)[0]
-        )
-    return response_out(taken)

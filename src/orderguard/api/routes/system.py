@@ -33,8 +33,12 @@ async def health(ctx: Ctx) -> Health:
     "/metrics", tags=["system"], response_class=Response, responses={200: {"content": {"text/plain": {}}}}
 )
 def metrics(ctx: Ctx) -> Response:
-    """Prometheus text format: requests, latencies, orders by outcome, audit log size."""
-    return Response(generate_latest(registry_of(ctx)), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text format: requests, latencies, orders by outcome, audit log size, and the case
+    desk's alerts per rule, time to triage and to close, and false-positive rate per rule."""
+    body = generate_latest(registry_of(ctx))
+    if ctx.cases is not None:
+        body += ctx.cases.metrics.exposition()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(

@@ -12,8 +12,6 @@ from bisect import bisect_left, insort
 from collections import deque
 from typing import Any, ClassVar
 
-import numpy as np
-
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import DayColumns

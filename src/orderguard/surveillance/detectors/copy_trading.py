@@ -204,13 +204,9 @@ class CopyTrading(Detector):
         p_pos = p_pos[(groups[p_pos] >= 0) & ~np.isnan(day.qty[p_pos])]
         # Executions in [P.ts - lag, P) of the same family and side.
         index = GroupIndex(e_pos, groups[life.c_pos[e_owner]], day.n)
-        order_of = np.empty(day.n, dtype=np.int64) if len(e_pos) else np.empty(0, dtype=np.int64)
-        if len(e_pos):
-            order_of[e_pos] = e_owner
         lo, hi = index.range(groups[p_pos], day.positions_from(day.ts[p_pos] - self.lag_ns), p_pos)
         query, member = expand_ranges(lo, hi)
-        pp, ep = p_pos[query], index.positions[member]
-        cc = order_of[ep] if len(ep) else ep
+        pp, ep, cc = p_pos[query], index.positions[member], e_owner[index.order[member]]
         # Keep the latest execution per (P, C): pairs are in (P, E position) order.
         order = np.lexsort((ep, cc, pp))
         pp, ep, cc = pp[order], ep[order], cc[order]
@@ -232,7 +228,9 @@ class CopyTrading(Detector):
         found = lo < hi
         result[found] = by_order.positions[lo[found]]
         views = day.rows(EventKind.ORDER_VIEW)  # those naming no order, only an account
-        account_view = views[(day.coded("order_id").codes[views] < 0) & (account[views] >= 0) & (actor[views] >= 0)]
+        account_view = views[
+            (day.coded("order_id").codes[views] < 0) & (account[views] >= 0) & (actor[views] >= 0)
+        ]
         by_account = GroupIndex(account_view, account[account_view] * n_actors + actor[account_view], day.n)
         lo, hi = by_account.range(account[cp] * n_actors + actor[pp], cp + 1, pp)
         found = lo < hi

@@ -166,7 +166,11 @@ class FrontRunning(Detector):
         p_pos = day.rows(EventKind.PERSONAL_TRADE)
         p_pos = p_pos[(groups[p_pos] >= 0) & ~np.isnan(day.qty[p_pos])]
         c_pos, c_end = life.c_pos, life.c_end
-        c_ok = groups[c_pos] >= 0
+        # A client order can match only if it is more than ratio x the smallest personal trade of
+        # its family and side: that necessary condition drops most orders before any search.
+        smallest = np.full(int(groups.max(initial=-1)) + 2, np.inf)
+        np.minimum.at(smallest, groups[p_pos], day.qty[p_pos])
+        c_ok = (groups[c_pos] >= 0) & (day.qty[c_pos] > self.ratio * smallest[groups[c_pos]])
         c_pos, c_end = c_pos[c_ok], c_end[c_ok]
         index = GroupIndex(p_pos, groups[p_pos], day.n)
         c_group = groups[c_pos]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import DayColumns

@@ -20,7 +20,7 @@ import numpy as np
 
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
-from orderguard.surveillance.columns import F64, I64, DayColumns, GroupIndex, dense_unique
+from orderguard.surveillance.columns import F64, I64, DayColumns, GroupIndex, dense_unique, expand_ranges
 from orderguard.surveillance.context import HOUR_NS, median, seconds_to_ns
 from orderguard.surveillance.detector import Detector
 
@@ -233,9 +233,12 @@ class QueryVolume(Detector):
         rec, lim = records[order], limits[order]
         cumulative = np.cumsum(rec)
         i = np.arange(len(order), dtype=np.int64)
-        first, _ = index.range(
-            index.groups, day.positions_after(day.ts[index.positions] - self.window_ns), index.positions
-        )
+        # Window starts found among these rows in position order (ascending probes, a smaller
+        # haystack than the whole day), then carried into group order.
+        ts = day.ts[pos]
+        after = np.searchsorted(ts, ts - self.window_ns, side="right")
+        window_start = np.append(pos, day.n)[after][order]
+        first = index.start(index.groups, window_start)
         total = cumulative - (cumulative[first] - rec[first]) if len(order) else cumulative
         above = total > lim
         prev_above = np.zeros(len(order), dtype=bool)
@@ -246,8 +249,13 @@ class QueryVolume(Detector):
         alerts = []
         actors = day.strings("actor", index.positions[fire])
         accounts = day.strings("account", index.positions[fire])
+        # Every fired window's event ids in one take: window n is rows first[f] .. f.
+        lo, hi = first[fire], fire + 1
+        _, rows = expand_ranges(lo, hi)
+        all_ids = day.event_ids(index.positions[rows])
+        ends = np.cumsum(hi - lo)
         for n, f in enumerate(fire.tolist()):
-            ids = tuple(day.event_ids(index.positions[first[f] : f + 1]))
+            ids = tuple(all_ids[int(ends[n] - (f + 1 - first[f])) : int(ends[n])])
             account = accounts[n] if scoped else None
             baseline, own = baselines[int(hour_key[order[f]])]
             alerts.append(

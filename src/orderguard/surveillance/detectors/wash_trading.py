@@ -43,6 +43,21 @@ class WashTrading(Detector):
         settings = self.ctx.detectors.wash_trading
         self.window_ns = seconds_to_ns(settings.window_seconds)
         self.tolerance = settings.qty_tolerance
+        self._accounts_of: dict[str, set[str]] = {}
+        for account, owner in self.ctx.beneficial_owner.items():
+            self._accounts_of.setdefault(owner, set()).add(account)
+        self._shared: dict[str, bool] = {}
+
+    def shares_owner(self, account: str) -> bool:
+        """Whether any other account can have this account's beneficial owner (else it cannot wash)."""
+        shared = self._shared.get(account)
+        if shared is None:
+            owner = self.ctx.owner_of(account)
+            possible = {account, *self._accounts_of.get(owner, ())}
+            if owner.startswith("account:"):  # the owner an unknown account gets
+                possible.add(owner.removeprefix("account:"))
+            shared = self._shared[account] = len(possible) > 1
+        return shared
 
     def initial_state(self) -> dict[str, Any]:
         # (symbol, owner, side) -> deque[(ts, event_id, account, qty, actor)]
@@ -55,6 +70,8 @@ class WashTrading(Detector):
         if event.kind not in TRADE_KINDS:
             return []
         if event.symbol is None or event.side is None or event.qty is None or event.account is None:
+            return []
+        if not self.shares_owner(event.account):
             return []
         recent: dict[tuple[str, str, str], deque[tuple[int, str, str, float, str]]] = self.state["recent"]
         horizon = event.ts - self.window_ns
