@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 
 from orderguard.audit.log import AuditLog
 from orderguard.cases.access import CaseAccess
-from orderguard.cases.event_lookup import events_by_id
 from orderguard.cases.metrics import CaseMetrics
 from orderguard.cases.model import (
     TRANSITIONS,
@@ -168,7 +167,7 @@ class AlertService:
         events share (looked up in the event store when one is wired)."""
         venue = None
         if self.events is not None:
-            venues = {e.venue for e in events_by_id(self.events, alert.event_ids) if e.venue}
+            venues = {e.venue for e in self.events.by_ids(alert.event_ids) if e.venue}
             venue = venues.pop() if len(venues) == 1 else None
         return BlockedPattern(alert.actor, alert.symbol, None, venue)
 

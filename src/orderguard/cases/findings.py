@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orderguard.cases.event_lookup import events_by_id
 from orderguard.domain import Event, EventKind, Side
 from orderguard.domain.alerts import Alert
 from orderguard.storage.events_store import EventStore
@@ -78,7 +77,7 @@ def front_running_impact(events: EventStore, alert: Alert) -> FrontRunningImpact
     """Link the personal trade and the client order a front-running alert rests on and price the
     move against the client: the sum over the order's executions of (execution price - personal
     trade price) x executed qty, sign flipped for a sell. None if the key events are not stored."""
-    key = events_by_id(events, alert.event_ids)
+    key = events.by_ids(alert.event_ids)
     personal = next((e for e in key if e.kind is EventKind.PERSONAL_TRADE), None)
     order = next((e for e in key if e.kind is EventKind.CLIENT_ORDER), None)
     if personal is None or order is None or personal.price is None or order.order_id is None:

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from orderguard.cases.access import CaseAccess
 from orderguard.cases.alerts import AlertService
-from orderguard.cases.event_lookup import events_by_id
 from orderguard.cases.evidence import AuditEvidence
 from orderguard.cases.findings import front_running_impact, review_access
 from orderguard.cases.model import (
@@ -149,7 +148,7 @@ class CaseService:
         self.access.require(actor, kind="case", object_id=case_id, subject=case.subject, read=False)
         if self.events is None:
             raise CaseError("no event store is wired: build the cases stack with the events database")
-        found = events_by_id(self.events, event_ids)
+        found = self.events.by_ids(event_ids)
         missing = sorted(set(event_ids) - {e.event_id for e in found})
         if missing:
             raise CaseError(f"events {', '.join(missing)} are not in the event store; ingest them first")
@@ -185,7 +184,7 @@ class CaseService:
         if self.events is not None:
             already = {e.ref for e in self.store.evidence(case_id) if e.kind == "event"}
             ids = [i for a in alerts for i in a.alert.event_ids if i not in already]
-            stored = [e.event_id for e in events_by_id(self.events, ids)]
+            stored = [e.event_id for e in self.events.by_ids(ids)]
             if stored:
                 attached += self.attach_events(case_id, stored, actor=actor)
             attached += self._attach_findings(case, alerts, self.events, actor)

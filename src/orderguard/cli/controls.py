@@ -30,18 +30,10 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _approval_store(db: str) -> SqlApprovalStore:
-    from sqlalchemy import inspect
-
     from orderguard.approvals.sql_store import SqlApprovalStore
-    from orderguard.storage import make_engine
+    from orderguard.cli._database import migrated_engine
 
-    try:
-        engine = make_engine(db)
-    except ValueError as exc:
-        _fail(f"--db: {exc}")
-    if not inspect(engine).has_table("approval_requests"):
-        _fail(f"--db {db}: no approval tables; run `orderguard db upgrade --db {db}` first")
-    return SqlApprovalStore(engine)
+    return SqlApprovalStore(migrated_engine(db, "approval_requests", "approval"))
 
 
 policy_app = typer.Typer(help="Cedar authorization policies.", no_args_is_help=True)

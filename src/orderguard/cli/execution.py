@@ -197,18 +197,10 @@ def _custody(registry: Path, config: Path, log: AuditSink) -> KeyCustody:
 
 
 def _audit_log(db: str) -> AuditLog:
-    from sqlalchemy import inspect
-
     from orderguard.audit.log import AuditLog
-    from orderguard.storage import make_engine
+    from orderguard.cli._database import migrated_engine
 
-    try:
-        engine = make_engine(db)
-    except ValueError as exc:
-        _fail(f"--db: {exc}")
-    if not inspect(engine).has_table("audit_entries"):
-        _fail(f"--db {db}: no audit log tables; run `orderguard db upgrade --db {db}` first")
-    return AuditLog(engine)
+    return AuditLog(migrated_engine(db, "audit_entries", "audit log"))
 
 
 @keys_app.command("apply")

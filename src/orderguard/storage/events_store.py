@@ -27,6 +27,7 @@ from orderguard.storage.events_tables import EVENT_COLUMNS, events
 
 FIRST_SEQ: Final = 1  # 0 is Event's "not stamped yet"
 _ORDER: Final = (events.c.ts_ns, events.c.seq)
+_IDS_PER_QUERY: Final = 500  # keeps an IN list well under every driver's parameter limit
 _EMPTY: Final = prepare_batch(
     stored_table({name: pa.array([], type_) for name, type_ in COLUMN_TYPES.items()})
 )
@@ -148,6 +149,16 @@ class EventStore:
     def by_order(self, order_id: str) -> list[Event]:
         """Every event about ``order_id``, in (ts, seq) order."""
         return self._lookup(events.c.order_id == order_id, None, None)
+
+    def by_ids(self, event_ids: Sequence[str]) -> list[Event]:
+        """The stored events among ``event_ids``, in (ts, seq) order; unknown ids are left out."""
+        ids = list(dict.fromkeys(event_ids))
+        found: list[Event] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                query = select(events).where(events.c.event_id.in_(ids[start : start + _IDS_PER_QUERY]))
+                found.extend(_event(row) for row in conn.execute(query))
+        return sorted(found, key=lambda e: (e.ts, e.seq))
 
     def _lookup(self, condition: Any, start_ns: int | None, end_ns: int | None) -> list[Event]:
         query = select(events).where(condition)

@@ -17,7 +17,7 @@ from orderguard.api.routes.cases import filter_alerts, stack
 from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition
 from orderguard.policy.authorizer import POLICY_DIR
 from orderguard.policy.sod import conflict_sets
-from orderguard.web.render import CurrentWebUser, allowed, page, require_csrf
+from orderguard.web.render import CurrentWebUser, allowed, page, refused_page, require_csrf
 
 router = APIRouter(include_in_schema=False)
 INBOX = OPEN  # everyone sees their own requests; only approvers see what waits for them
@@ -115,15 +115,7 @@ def alert_queue(
         everything = cases.alerts.list_alerts(actor=user.id)
         listed = cases.cases.list_cases(actor=user.id)
     except AccessDeniedError as exc:
-        return page(
-            request,
-            ctx,
-            user,
-            "refused.html",
-            403,
-            reason=exc.decision.reason.value,
-            message=exc.decision.message,
-        )
+        return refused_page(request, ctx, user, exc)
     chosen = [
         s
         for s in filter_alerts(
@@ -157,15 +149,7 @@ def case_page(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) ->
         view = cases.cases.show(case_id, actor=user.id)
         timeline = cases.cases.timeline(case_id, actor=user.id)
     except AccessDeniedError as exc:
-        return page(
-            request,
-            ctx,
-            user,
-            "refused.html",
-            403,
-            reason=exc.decision.reason.value,
-            message=exc.decision.message,
-        )
+        return refused_page(request, ctx, user, exc)
     except CaseError as exc:
         return page(request, ctx, user, "refused.html", 404, reason="NOT_FOUND", message=str(exc))
     return page(
@@ -217,15 +201,7 @@ async def change_case(
                 request, ctx, user, "refused.html", 404, reason="NOT_FOUND", message=f"no change {change!r}"
             )
     except AccessDeniedError as exc:
-        return page(
-            request,
-            ctx,
-            user,
-            "refused.html",
-            403,
-            reason=exc.decision.reason.value,
-            message=exc.decision.message,
-        )
+        return refused_page(request, ctx, user, exc)
     except (CaseError, ValueError) as exc:
         return page(request, ctx, user, "refused.html", 400, reason="BAD_CHANGE", message=str(exc))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)

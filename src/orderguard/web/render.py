@@ -21,6 +21,7 @@ from orderguard.api.deps import (
 )
 from orderguard.app import AppContext
 from orderguard.auth.sessions import csrf_matches
+from orderguard.cases.model import AccessDeniedError
 from orderguard.domain import Role, format_ts
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
@@ -75,6 +76,12 @@ def page(
     return templates.TemplateResponse(
         request, name, {"user": user, "firm": ctx.config.firm, **values}, status_code=status
     )
+
+
+def refused_page(request: Request, ctx: AppContext, user: WebUser, exc: AccessDeniedError) -> HTMLResponse:
+    """The refusal page (403) for what the case service refused, with its reason and message."""
+    reason, message = exc.decision.reason.value, exc.decision.message
+    return page(request, ctx, user, "refused.html", 403, reason=reason, message=message)
 
 
 def allowed(request: Request, ctx: AppContext, user: WebUser, permission: Permission) -> HTMLResponse | None:

@@ -13,7 +13,7 @@ from orderguard.api.routes.case_actions import RELEASE
 from orderguard.api.routes.cases import WORK as WORK_CASES
 from orderguard.api.routes.cases import stack
 from orderguard.cases.model import AccessDeniedError, BlockedPattern, CaseError
-from orderguard.web.render import CurrentWebUser, WebUser, allowed, page, require_csrf
+from orderguard.web.render import CurrentWebUser, WebUser, allowed, page, refused_page, require_csrf
 
 router = APIRouter(include_in_schema=False)
 PATTERN_FIELDS = ("symbol", "account", "venue")
@@ -31,8 +31,7 @@ async def _act(
     try:
         case_id = act(form)
     except AccessDeniedError as exc:
-        reason, message = exc.decision.reason.value, exc.decision.message
-        return page(request, ctx, user, "refused.html", 403, reason=reason, message=message)
+        return refused_page(request, ctx, user, exc)
     except CaseError as exc:
         return page(request, ctx, user, "refused.html", 400, reason="BAD_CHANGE", message=str(exc))
     return RedirectResponse(f"/cases/{case_id}" if case_id else "/alerts", status_code=303)

@@ -97,6 +97,15 @@ class TestRoundTrip:
         assert order[0].side is Side.BUY
         assert order[1].seq == order[0].seq + 1
 
+    def test_by_ids_finds_known_ids_once_in_ts_order(self, store: EventStore) -> None:
+        """by_ids gives each stored id once in (ts, seq) order, across several queries; unknown ids drop."""
+        store.append_batch(event_batch(1200))
+        asked = ["e-1100", "e-7", "nope", "e-7", *(f"e-{i}" for i in range(1199, 599, -1))]
+        found = store.by_ids(asked)
+        assert [e.event_id for e in found] == ["e-7", *(f"e-{i}" for i in range(600, 1200))]
+        assert [e.ts for e in found] == sorted(e.ts for e in found)
+        assert store.by_ids([]) == []
+
     def test_to_arrow_range_and_tie_order(self, store: EventStore) -> None:
         """to_arrow returns [start, end) sorted by ts, equal timestamps in intake (seq) order."""
         store.append_batch(event_batch(10, prefix="late", start_ns=BASE_NS + 5, step_ns=0))
