@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from orderguard.domain.alerts import Alert
     from orderguard.gateway.stack import ControlsStack
     from orderguard.storage.events_store import EventStore
+    from orderguard.wiring.audit_erasure import ErasureDesk
     from orderguard.wiring.execution_path import ExecutionPath
     from orderguard.wiring.group_commit import BlackoutBookWriter
     from orderguard.wiring.order_desk import OrderDesk
@@ -108,6 +109,15 @@ class AppContext:
             "verified_at_ns": time.time_ns(),
         }
         return self.last_verify
+
+    def erasure_desk(self) -> ErasureDesk:
+        """Audit payload erasure: approvals from the engine, legal holds from the cases stage."""
+        from orderguard.wiring.audit_erasure import ErasureDesk
+
+        if self.cases is None:
+            reason = self.skipped.get("cases", "not installed")
+            raise RuntimeError(f"audit erasure needs the cases stage for legal holds: {reason}")
+        return ErasureDesk(self.audit, self.controls.approvals, self.cases.state, self.clock)
 
     def close(self) -> None:
         self.event_sink.flush()

@@ -2,7 +2,7 @@
 
 The leaf keeps SHA-256(salt || payload), so deleting the payload and salt
 leaves every hash, root and proof intact. Erasure is approval-gated and
-refused while a legal hold covers the entry's object; both the refusal and
+refused while a legal hold covers the entry's object or actor; both the refusal and
 the erasure itself are appended to the log before anything is deleted.
 The approval engine and legal holds live elsewhere: they reach this module
 through the small ``ErasureAuthority`` protocol.
@@ -34,7 +34,7 @@ class ErasureRequest:
 class ErasureAuthority(Protocol):
     """What erasure needs from legal holds and approvals.
 
-    ``is_held`` says whether a legal hold covers the object an entry is about;
+    ``is_held`` says whether a legal hold covers an object or actor an entry is about;
     ``check_approval`` says whether the cited approval allows this erasure
     (quorum reached, not expired, not by the requester alone). Erasure is
     refused if the object is held, whatever the approval says.
@@ -85,10 +85,14 @@ def erase(
         raise ValueError(f"no audit entry at index {index}; the log has {log.head()[0]} entries")
     if stored[4] is None:
         raise ValueError(f"the payload of audit entry {index} is already erased")
-    object_id = str(decode_leaf(stored[2]).header.get("object_id", ""))
+    header = decode_leaf(stored[2]).header
+    object_id = str(header.get("object_id", ""))
     request = ErasureRequest(index, object_id, requested_by, reason, approval)
-    if authority.is_held(object_id):
-        decision = Decision.deny(ReasonCode.LEGAL_HOLD, f"a legal hold covers {object_id!r}")
+    # The record is about its object and about whoever acted: a hold on either keeps it.
+    about = dict.fromkeys((object_id, str(header.get("actor") or "")))
+    held = [key for key in about if key and authority.is_held(key)]
+    if held:
+        decision = Decision.deny(ReasonCode.LEGAL_HOLD, f"a legal hold covers {held[0]!r}")
     else:
         decision = authority.check_approval(request)
     if not decision.allowed:

@@ -99,6 +99,12 @@ def verify(
     ] = None,
     keys: KeysOption = None,
     key: KeyOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=64, help="Processes scanning aligned ranges in parallel (1: this one)."
+        ),
+    ] = 1,
 ) -> None:
     """Re-hash every entry, rebuild the root, check every checkpoint; exit 1 naming the first bad index."""
     from orderguard.audit.verify import verify_log
@@ -112,7 +118,7 @@ def verify(
             _fail(f"--checkpoint {path}: cannot read it ({exc.strerror})")
     engine = _engine(db)
     try:
-        report = verify_log(engine, trusted, kept)
+        report = verify_log(engine, trusted, kept, workers=workers)
     finally:
         engine.dispose()
     rate = report.size / report.seconds if report.seconds else 0.0
@@ -275,4 +281,7 @@ def verify_bundle_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``audit`` command group to the app."""
+    from orderguard.cli.audit_erase import erase
+
+    audit_app.command()(erase)
     app.add_typer(audit_app, name="audit")

@@ -41,6 +41,8 @@ RESOURCE_OF: Final = {
     "view_case": "Case",
     "work_case": "Case",
     "read_audit": "AuditLog",
+    "request_audit_erasure": "AuditLog",
+    "erase_audit_payload": "AuditLog",
     "request_approval": "ApprovalRequest",
     "approve_request": "ApprovalRequest",
     "reject_request": "ApprovalRequest",

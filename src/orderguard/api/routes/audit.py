@@ -1,24 +1,34 @@
-"""The audit log: latest checkpoint, inclusion proofs, verification status and evidence bundles."""
+"""The audit log: latest checkpoint, inclusion proofs, verification status, evidence bundles and
+payload erasure (an ``audit_erasure`` approval first; refused while a legal hold covers the entry)."""
 
 from __future__ import annotations
 
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from orderguard.api.deps import Allowed, Ctx, Permission
+from orderguard.api.deps import Allowed, Caller, Ctx, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
-from orderguard.api.schemas import CheckpointOut, ProofOut, VerifyOut
+from orderguard.api.schemas import CheckpointOut, DecisionOut, ProofOut, VerifyOut, VoteResult
+
+if TYPE_CHECKING:
+    from orderguard.wiring.audit_erasure import ErasureDesk
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 READ = Permission("read_audit", "AuditLog")
 Reader = Annotated[object, Depends(Allowed(READ))]
+REQUEST_ERASURE = Permission(
+    "request_audit_erasure", "AuditLog", decided_by="approval engine: audit_erasure (never the requester)"
+)
+ERASE = Permission(
+    "erase_audit_payload", "AuditLog", decided_by="approval engine: a met audit_erasure; legal holds"
+)
 MAX_INDEX = 2**62
 NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "no such entry or no checkpoint yet"}}
 
@@ -110,3 +120,84 @@ def evidence_bundle(
     return JSONResponse(
         document, headers={"Content-Disposition": 'attachment; filename="orderguard-bundle.json"'}
     )
+
+
+class ErasureIn(BaseModel):
+    """What to erase and why; ``approval_id`` is the met ``audit_erasure`` request (erase only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reason: str = Field(min_length=1, max_length=2000, description="e.g. the court order reference")
+    approval_id: str | None = Field(default=None, max_length=200)
+
+
+class ErasureOut(BaseModel):
+    index: int
+    erasure_index: int = Field(description="log index of the `erased` entry recording this erasure")
+    reason: str
+
+
+def _erasure_desk(ctx: Ctx) -> ErasureDesk:
+    try:
+        return ctx.erasure_desk()
+    except RuntimeError as exc:
+        raise ApiError(503, "STAGE_UNAVAILABLE", str(exc)) from None
+
+
+@router.post(
+    "/entries/{index}/erasure-request",
+    response_model=VoteResult,
+    status_code=201,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=REQUEST_ERASURE.openapi(),
+)
+def request_erasure(
+    index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)],
+    body: ErasureIn,
+    ctx: Ctx,
+    caller: Annotated[Caller, Depends(Allowed(REQUEST_ERASURE))],
+) -> VoteResult:
+    """Open the ``audit_erasure`` approval request for entry ``index`` and ``reason``."""
+    from orderguard.api.routes.approvals import approval_out
+    from orderguard.wiring.audit_erasure import ErasureEntryError
+
+    if body.approval_id is not None:
+        raise ApiError(400, "BAD_CHANGE", "approval_id: an erasure request opens the approval; leave it out")
+    try:
+        decision, request = _erasure_desk(ctx).request(index, requested_by=caller.id, reason=body.reason)
+    except ErasureEntryError as exc:
+        raise ApiError(404, "NO_SUCH_ENTRY", str(exc)) from None
+    if request is None:
+        raise ApiError(403, decision.reason.value, decision.message)
+    return VoteResult(decision=DecisionOut.of(decision), request=approval_out(request))
+
+
+@router.post(
+    "/entries/{index}/erase",
+    response_model=ErasureOut,
+    responses={**ERROR_RESPONSES, **NOT_FOUND},
+    openapi_extra=ERASE.openapi(),
+)
+def erase_payload(
+    index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)],
+    body: ErasureIn,
+    ctx: Ctx,
+    caller: Annotated[Caller, Depends(Allowed(ERASE))],
+) -> ErasureOut:
+    """Erase entry ``index``'s payload under a met approval; every hash, root and proof stays valid.
+
+    403 with ``LEGAL_HOLD`` while a hold covers the entry's object or actor, or with the approval's
+    reason code (``APPROVAL_REQUIRED``, ``APPROVAL_STALE`` for another reason, ...); both are logged.
+    """
+    from orderguard.audit.erasure import ErasureRefusedError
+    from orderguard.wiring.audit_erasure import ErasureEntryError
+
+    if body.approval_id is None:
+        raise ApiError(403, "APPROVAL_REQUIRED", "approval_id: erasure needs a met audit_erasure approval")
+    desk = _erasure_desk(ctx)
+    try:
+        erased_at = desk.erase(index, requested_by=caller.id, reason=body.reason, approval=body.approval_id)
+    except ErasureEntryError as exc:
+        raise ApiError(404, "NO_SUCH_ENTRY", str(exc)) from None
+    except ErasureRefusedError as exc:
+        raise ApiError(403, exc.decision.reason.value, exc.decision.message) from None
+    return ErasureOut(index=index, erasure_index=erased_at, reason=body.reason)
