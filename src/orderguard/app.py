@@ -4,8 +4,7 @@ result to the HTTP API, the web UI and the CLI.
 ``build_app_context`` loads the firm file, migrates the database, opens the durable audit log
 (with a checkpoint signing key), the event store, the controls (Cedar, approvals, pre-clearance,
 views), the sealed execution path with the venue simulator, surveillance and the case desk, and
-the authentication services. Stages that are not importable are skipped and named in
-``AppContext.skipped``, so the interfaces degrade instead of failing.
+the authentication services.
 """
 
 from __future__ import annotations
@@ -66,14 +65,13 @@ class AppContext:
     controls: ControlsStack
     book: OrderBook
     orders: OrderDesk
-    cases: CasesStack | None
+    cases: CasesStack
     tokens: TokenService
     sessions: SessionService
     execution: ExecutionPath | None = None
     oidc: OidcVerifier | None = None
     cookie_secure: bool = False
     clock: Callable[[], int] = time.time_ns
-    skipped: dict[str, str] = field(default_factory=dict)
     last_verify: dict[str, object] = field(default_factory=dict)
     state_writer: BlackoutBookWriter | None = None
 
@@ -89,8 +87,6 @@ class AppContext:
         self.event_sink.flush()
         table = self.events.to_arrow(start_ns, end_ns)
         alerts = BatchEngine(self.config).scan(table)
-        if self.cases is None:
-            return SurveillanceRun(table.num_rows, alerts, stored=(), duplicates=())
         ingested = self.cases.alerts.ingest(alerts)
         return SurveillanceRun(table.num_rows, alerts, tuple(ingested.stored), tuple(ingested.duplicates))
 
@@ -114,15 +110,11 @@ class AppContext:
         """Audit payload erasure: approvals from the engine, legal holds from the cases stage."""
         from orderguard.wiring.audit_erasure import ErasureDesk
 
-        if self.cases is None:
-            reason = self.skipped.get("cases", "not installed")
-            raise RuntimeError(f"audit erasure needs the cases stage for legal holds: {reason}")
         return ErasureDesk(self.audit, self.controls.approvals, self.cases.state, self.clock)
 
     def close(self) -> None:
         self.event_sink.flush()
-        if self.cases is not None:
-            self.cases.close()
+        self.cases.close()
         if self.state_writer is not None:
             self.state_writer.close()
         self.audit.close()
@@ -167,12 +159,7 @@ def build_app_context(
     from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
 
     firm = config if isinstance(config, FirmConfig) else load_config(config)
-    skipped: dict[str, str] = {}
-    try:  # before anything opens: a webhook without its secret is a ConfigError
-        notifiers = notifiers_of(firm)
-    except ImportError as exc:  # no cases stage, nothing to notify about (_cases_stage says why)
-        notifiers = []
-        skipped["notifications"] = str(exc)
+    notifiers = notifiers_of(firm)  # before anything opens: a webhook without its secret is a ConfigError
     upgrade(db_url)
     engine = make_engine(db_url)
     signer = _signer(audit_key)
@@ -194,16 +181,13 @@ def build_app_context(
     # The blackout book is written once per client order: group-commit those writes (see group_commit).
     state_writer = BlackoutBookWriter(engine)
     controls.preclearance.store = GroupCommitPreClearanceStore(controls.preclearance.store, state_writer)
-    cases = _cases_stage(firm, engine, audit, events, controls, notifiers, clock, skipped)
+    cases = _cases_stage(firm, engine, audit, events, controls, notifiers, clock)
     forwarder.cases = cases
     execution = None
     if execute:
-        try:
-            from orderguard.wiring.execution_path import ExecutionPath
+        from orderguard.wiring.execution_path import ExecutionPath
 
-            execution = ExecutionPath(firm, audit)
-        except ImportError as exc:  # the execution stage is optional for the interfaces
-            skipped["execution"] = str(exc)
+        execution = ExecutionPath(firm, audit)
     book = OrderBook()
     return AppContext(
         config=firm,
@@ -216,9 +200,7 @@ def build_app_context(
         notifications=notifications,
         controls=controls,
         book=book,
-        orders=OrderDesk(
-            controls, audit, book, execution, clock=clock, responses=None if cases is None else cases.state
-        ),
+        orders=OrderDesk(controls, audit, book, execution, clock=clock, responses=cases.state),
         cases=cases,
         tokens=TokenService(engine),
         sessions=SessionService(engine),
@@ -226,7 +208,6 @@ def build_app_context(
         oidc=oidc,
         cookie_secure=cookie_secure,
         clock=clock,
-        skipped=skipped,
         state_writer=state_writer,
     )
 
@@ -250,16 +231,12 @@ def _cases_stage(  # noqa: PLR0917 - private wiring helper called once, in build
     controls: ControlsStack,
     notifiers: list[Notifier],
     clock: Callable[[], int],
-    skipped: dict[str, str],
-) -> CasesStack | None:
+) -> CasesStack:
     """The cases stage, with suspensions reaching the role directory, lifts going through approvals
     and new alerts sent to ``notifiers``."""
-    try:
-        from orderguard.cases.approvals_bridge import EngineLiftApprovals, StoreReapproval
-        from orderguard.cases.stack import build_cases
-    except ImportError as exc:  # the interfaces work without it: no alert queue, no cases
-        skipped["cases"] = str(exc)
-        return None
+    from orderguard.cases.approvals_bridge import EngineLiftApprovals, StoreReapproval
+    from orderguard.cases.stack import build_cases
+
     return build_cases(
         firm,
         engine,

@@ -29,10 +29,9 @@ class ApiMetrics:
         self.orders = Counter("orderguard_orders", "orders by outcome", ["outcome"], registry=self.registry)
         audit_size = Gauge("orderguard_audit_log_size", "entries in the audit log", registry=self.registry)
         audit_size.set_function(lambda: float(ctx.audit.head()[0]))
-        if ctx.cases is not None:
-            store = ctx.cases.store
-            open_alerts = Gauge("orderguard_open_alerts", "alerts not closed", registry=self.registry)
-            open_alerts.set_function(lambda: float(sum(a.status.value != "closed" for a in store.alerts())))
+        store = ctx.cases.store
+        open_alerts = Gauge("orderguard_open_alerts", "alerts not closed", registry=self.registry)
+        open_alerts.set_function(lambda: float(sum(a.status.value != "closed" for a in store.alerts())))
 
 
 def metrics_of(ctx: AppContext) -> ApiMetrics:

@@ -36,7 +36,6 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     audit_size: int
-    skipped_stages: dict[str, str]
 
 
 class Me(BaseModel):

@@ -75,8 +75,6 @@ def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
     )
     console.print(table)
     console.print("stages run: " + ", ".join(summary.stages))
-    for stage, why in summary.skipped.items():
-        console.print(f"[yellow]skipped {stage}: {why}[/yellow]")
 
 
 def _serve(ctx: AppContext, host: str, port: int) -> None:

@@ -13,7 +13,7 @@ from orderguard.api.routes.approvals import OPEN, REJECT, VOTE, awaiting, mine
 from orderguard.api.routes.audit import READ as READ_AUDIT
 from orderguard.api.routes.cases import READ as READ_CASES
 from orderguard.api.routes.cases import WORK as WORK_CASES
-from orderguard.api.routes.cases import filter_alerts, stack
+from orderguard.api.routes.cases import filter_alerts
 from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition
 from orderguard.policy.authorizer import POLICY_DIR
 from orderguard.policy.sod import conflict_sets
@@ -110,7 +110,7 @@ def alert_queue(
     refused = allowed(request, ctx, user, READ_CASES)
     if refused:
         return refused
-    cases = stack(ctx)
+    cases = ctx.cases
     try:
         everything = cases.alerts.list_alerts(actor=user.id)
         listed = cases.cases.list_cases(actor=user.id)
@@ -144,7 +144,7 @@ def case_page(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) ->
     refused = allowed(request, ctx, user, READ_CASES)
     if refused:
         return refused
-    cases = stack(ctx)
+    cases = ctx.cases
     try:
         view = cases.cases.show(case_id, actor=user.id)
         timeline = cases.cases.timeline(case_id, actor=user.id)
@@ -178,7 +178,7 @@ async def change_case(
     if refused:
         return refused
     form = {k: str(v) for k, v in (await request.form()).items()}
-    cases = stack(ctx)
+    cases = ctx.cases
     try:
         if change == "comment":
             cases.cases.comment(case_id, form.get("body", ""), actor=user.id)
@@ -223,7 +223,7 @@ def subject_timeline(request: Request, subject: str, ctx: Ctx, user: CurrentWebU
             message="Nobody may review their own activity here.",
         )
     events = ctx.events.by_actor(subject)
-    cases = stack(ctx)
+    cases = ctx.cases
     try:
         alerts = [s for s in cases.alerts.list_alerts(actor=user.id) if s.alert.actor == subject]
     except AccessDeniedError:

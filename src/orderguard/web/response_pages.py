@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 from orderguard.api.deps import Ctx, Permission
 from orderguard.api.routes.case_actions import RELEASE
 from orderguard.api.routes.cases import WORK as WORK_CASES
-from orderguard.api.routes.cases import stack
 from orderguard.cases.model import AccessDeniedError, BlockedPattern, CaseError
 from orderguard.web.render import CurrentWebUser, WebUser, allowed, page, refused_page, require_csrf
 
@@ -40,7 +39,7 @@ async def _act(
 @router.post("/cases/{case_id}/block", response_model=None, openapi_extra=WORK_CASES.openapi())
 async def block(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) -> Response:
     """Refuse the subject's orders matching the symbol, account and venue given (at least one)."""
-    cases = stack(ctx)
+    cases = ctx.cases
 
     def act(form: dict[str, str]) -> str:
         given = {name: form.get(name) or None for name in PATTERN_FIELDS}
@@ -58,7 +57,7 @@ async def block(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) 
 @router.post("/responses/{response_id}/release", response_model=None, openapi_extra=RELEASE.openapi())
 async def release(request: Request, response_id: str, ctx: Ctx, user: CurrentWebUser) -> Response:
     """End a block or a legal hold; the reason goes on the case as a note."""
-    cases = stack(ctx)
+    cases = ctx.cases
 
     def act(form: dict[str, str]) -> str:
         reason = form.get("reason", "")

@@ -1,4 +1,4 @@
-"""The demo's trading day, run through every stage that is importable.
+"""The demo's trading day, run through every stage.
 
 A simulated day (with planted insider scenarios when ``orderguard.sim.scenarios`` exists) is stored
 as events; its client orders and personal trades go through the controls gate (large orders get a
@@ -44,18 +44,14 @@ class DemoSummary:
     alerts: Counter[str] = field(default_factory=Counter)
     cases: int = 0
     stages: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def demo_tables(ctx: AppContext, events: int, seed: int) -> tuple[list[pa.Table], int]:
-    """The day before (habits, for baselines) and the demo day; planted scenarios when available."""
+    """The day before (habits, for baselines) and the demo day with planted scenarios."""
     from orderguard.sim import generate_day
+    from orderguard.sim.scenarios import plant, plant_history
 
     day = generate_day(events=events, seed=seed, date=DEMO_DATE, firm=ctx.config)
-    try:
-        from orderguard.sim.scenarios import plant, plant_history
-    except ImportError:
-        return [day.table], 0
     before = generate_day(events=events, seed=seed, date=DEMO_DATE - dt.timedelta(days=1), firm=ctx.config)
     planted = plant(day)
     return [plant_history(before).table, planted.table], len({label.scenario for label in planted.labels})
@@ -66,7 +62,7 @@ def run_demo_day(
 ) -> DemoSummary:
     from orderguard.ingest import EventBatch
 
-    summary = DemoSummary(skipped=dict(ctx.skipped))
+    summary = DemoSummary()
     tables, summary.planted_scenarios = demo_tables(ctx, events, seed)
     summary.stages.append("sim (planted scenarios)" if summary.planted_scenarios else "sim")
     progress(f"storing {sum(t.num_rows for t in tables):,} events")
@@ -82,13 +78,10 @@ def run_demo_day(
     _scripted_orders(ctx, summary)
     _pending_approvals(ctx, summary)
     progress("running the batch surveillance engine")
-    alerts = ctx.scan()
-    summary.stages += ["surveillance (batch)"] + (["cases"] if ctx.cases is not None else [])
-    if ctx.cases is not None:
-        summary.alerts = Counter(stored.alert.rule for stored in ctx.cases.store.alerts())
-        summary.cases = len(ctx.cases.store.cases())
-    else:
-        summary.alerts = Counter(alert.rule for alert in alerts)
+    ctx.scan()
+    summary.stages += ["surveillance (batch)", "cases"]
+    summary.alerts = Counter(stored.alert.rule for stored in ctx.cases.store.alerts())
+    summary.cases = len(ctx.cases.store.cases())
     ctx.verify_audit()
     return summary
 

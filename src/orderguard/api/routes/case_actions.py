@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends
 
 from orderguard.api.deps import Allowed, Caller, Ctx, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError
-from orderguard.api.routes.cases import NOT_FOUND, WORK, Worker, case_detail, guarded, response_out, stack
+from orderguard.api.routes.cases import NOT_FOUND, WORK, Worker, case_detail, guarded, response_out
 from orderguard.api.schemas import (
     AssignIn,
     CaseDetailOut,
@@ -45,7 +45,7 @@ def assign(
     """Assign an investigator (refused, with its reason code, for the subject or a conflicted person)."""
     if ctx.controls.directory.get(body.assignee) is None:
         raise ApiError(400, "BAD_CHANGE", f"assignee: {body.assignee!r} is not a principal of the firm file")
-    cases = stack(ctx)
+    cases = ctx.cases
     guarded(lambda: cases.cases.assign(case_id, body.assignee, actor=caller.id))
     return case_detail(ctx, case_id, caller.id)
 
@@ -75,7 +75,7 @@ def _pattern(subject: str, body: ResponseIn) -> BlockedPattern | None:
 )
 def respond(case_id: str, body: ResponseIn, ctx: Ctx, caller: Worker) -> ResponseOut:
     """Act on the case's subject: suspend, block an order pattern, legal hold or force re-approval."""
-    cases = stack(ctx)
+    cases = ctx.cases
     view = guarded(lambda: cases.cases.show(case_id, actor=caller.id))
     subject, service, reason = view.case.subject, cases.responses, body.reason
     pattern = _pattern(subject, body)
@@ -104,7 +104,7 @@ def request_lift(
     response_id: str, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(REQUEST_LIFT))]
 ) -> LiftRequestOut:
     """Open the suspension_lift approval a suspension needs before it can be lifted."""
-    service = stack(ctx).responses
+    service = ctx.cases.responses
     approval_id = guarded(lambda: service.request_lift(response_id, actor=caller.id))
     return LiftRequestOut(response_id=response_id, approval_id=approval_id)
 
@@ -119,7 +119,7 @@ def lift(
     response_id: str, body: LiftIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(LIFT))]
 ) -> ResponseOut:
     """Reinstate the suspended principal under a met suspension_lift approval (spent once)."""
-    service = stack(ctx).responses
+    service = ctx.cases.responses
     return response_out(
         guarded(lambda: service.lift_suspension(response_id, actor=caller.id, approval_id=body.approval_id))
     )
@@ -135,7 +135,7 @@ def release(
     response_id: str, body: ReleaseIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(RELEASE))]
 ) -> ResponseOut:
     """Release a block or a legal hold; the reason is kept as a comment on the response's case."""
-    cases = stack(ctx)
+    cases = ctx.cases
     released = guarded(lambda: cases.responses.release(response_id, actor=caller.id, reason=body.reason))
     if released.case_id is not None:
         note = f"released {released.kind.value} {response_id}: {body.reason}"

@@ -37,7 +37,6 @@ from orderguard.cases.model import (
     Response,
     StoredAlert,
 )
-from orderguard.cases.stack import CasesStack
 from orderguard.domain import format_ts
 
 router = APIRouter(prefix="/api/v1", tags=["alerts and cases"])
@@ -47,12 +46,6 @@ Reader = Annotated[Caller, Depends(Allowed(READ))]
 Worker = Annotated[Caller, Depends(Allowed(WORK))]
 NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "no such alert or case"}}
 T = TypeVar("T")
-
-
-def stack(ctx: AppContext) -> CasesStack:
-    if ctx.cases is None:
-        raise ApiError(404, "NO_CASES_STAGE", "the cases stage is not installed in this build")
-    return ctx.cases
 
 
 def guarded(call: Callable[[], T]) -> T:
@@ -139,7 +132,7 @@ def list_alerts(
 
     Never the caller's own alerts.
     """
-    cases = stack(ctx)
+    cases = ctx.cases
     found = guarded(lambda: cases.alerts.list_alerts(actor=caller.id, queue=queue, status=status))
     return [alert_out(s) for s in filter_alerts(found, rule=rule, severity=severity, subject=subject)]
 
@@ -152,7 +145,7 @@ def list_alerts(
 )
 def get_alert(alert_id: str, ctx: Ctx, caller: Reader) -> AlertOut:
     """One alert: the finding, the events it rests on, its queue, status and case."""
-    cases = stack(ctx)
+    cases = ctx.cases
     return alert_out(guarded(lambda: cases.alerts.get(alert_id, actor=caller.id)))
 
 
@@ -164,7 +157,7 @@ def get_alert(alert_id: str, ctx: Ctx, caller: Reader) -> AlertOut:
 )
 def move_alert(alert_id: str, body: AlertMove, ctx: Ctx, caller: Worker) -> AlertOut:
     """Triage, escalate or close (with a disposition) one alert."""
-    alerts = stack(ctx).alerts
+    alerts = ctx.cases.alerts
     if body.status == "triage":
         moved = guarded(lambda: alerts.triage(alert_id, actor=caller.id))
     elif body.status == "escalated":
@@ -180,12 +173,12 @@ def move_alert(alert_id: str, body: AlertMove, ctx: Ctx, caller: Worker) -> Aler
 @router.get("/cases", response_model=list[CaseOut], responses=ERROR_RESPONSES, openapi_extra=READ.openapi())
 def list_cases(ctx: Ctx, caller: Reader, status: CaseStatus | None = None) -> list[CaseOut]:
     """Cases (one open case per subject), never the caller's own."""
-    cases = stack(ctx)
+    cases = ctx.cases
     return [case_out(c) for c in guarded(lambda: cases.cases.list_cases(actor=caller.id, status=status))]
 
 
 def case_detail(ctx: AppContext, case_id: str, actor: str) -> CaseDetailOut:
-    cases = stack(ctx)
+    cases = ctx.cases
     view = guarded(lambda: cases.cases.show(case_id, actor=actor))
     timeline = guarded(lambda: cases.cases.timeline(case_id, actor=actor))
     return CaseDetailOut(
@@ -225,7 +218,7 @@ def get_case(case_id: str, ctx: Ctx, caller: Reader) -> CaseDetailOut:
 )
 def comment(case_id: str, body: CommentIn, ctx: Ctx, caller: Worker) -> CaseDetailOut:
     """Add a note to the case (audited)."""
-    cases = stack(ctx)
+    cases = ctx.cases
     guarded(lambda: cases.cases.comment(case_id, body.body, actor=caller.id))
     return case_detail(ctx, case_id, caller.id)
 
@@ -238,7 +231,7 @@ def comment(case_id: str, body: CommentIn, ctx: Ctx, caller: Worker) -> CaseDeta
 )
 def attach_evidence(case_id: str, ctx: Ctx, caller: Worker) -> CaseDetailOut:
     """Snapshot the alerts' events and audit entries (with inclusion proofs) into the case."""
-    cases = stack(ctx)
+    cases = ctx.cases
     guarded(lambda: cases.cases.attach_alert_evidence(case_id, actor=caller.id))
     return case_detail(ctx, case_id, caller.id)
 
@@ -251,7 +244,7 @@ def attach_evidence(case_id: str, ctx: Ctx, caller: Worker) -> CaseDetailOut:
 )
 def close_case(case_id: str, body: CloseIn, ctx: Ctx, caller: Worker) -> CaseDetailOut:
     """Close the case and its open alerts with a disposition."""
-    cases = stack(ctx)
+    cases = ctx.cases
     disposition = Disposition(body.disposition)
     guarded(lambda: cases.cases.close(case_id, disposition, actor=caller.id))
     return case_detail(ctx, case_id, caller.id)

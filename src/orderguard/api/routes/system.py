@@ -24,9 +24,7 @@ Self = Annotated[object, Depends(Allowed(SELF))]
 @router.get("/health", response_model=Health, tags=["system"])
 async def health(ctx: Ctx) -> Health:
     """Liveness: the process is up and the audit log answers."""
-    return Health(
-        status="ok", version=__version__, audit_size=ctx.audit.head()[0], skipped_stages=ctx.skipped
-    )
+    return Health(status="ok", version=__version__, audit_size=ctx.audit.head()[0])
 
 
 @router.get(
@@ -35,9 +33,7 @@ async def health(ctx: Ctx) -> Health:
 def metrics(ctx: Ctx) -> Response:
     """Prometheus text format: requests, latencies, orders by outcome, audit log size, and the case
     desk's alerts per rule, time to triage and to close, and false-positive rate per rule."""
-    body = generate_latest(registry_of(ctx))
-    if ctx.cases is not None:
-        body += ctx.cases.metrics.exposition()
+    body = generate_latest(registry_of(ctx)) + ctx.cases.metrics.exposition()
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
