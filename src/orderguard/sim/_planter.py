@@ -35,6 +35,7 @@ def planted_firm(firm: FirmConfig) -> FirmConfig:
 class Planter:
     def __init__(self, day: SimDay) -> None:
         self.day = day
+        self.handlers: dict[str, str] = {}  # order id -> the employee who entered or handled it
         self.zone = day.firm.business_hours.zone
         self.events: list[Event] = []
         self.labels: list[Label] = []
@@ -64,6 +65,7 @@ class Planter:
     def order(
         self, ts: int, actor: str, oid: str, symbol: str, *, side: str, qty: float, account: str
     ) -> str:
+        self.handlers[oid] = actor
         return self.add(
             EventKind.CLIENT_ORDER,
             ts,
@@ -78,12 +80,25 @@ class Planter:
         )
 
     def fill(
-        self, ts: int, oid: str, symbol: str, *, side: str, qty: float, account: str, venue: str = "XNYS"
+        self,
+        ts: int,
+        oid: str,
+        symbol: str,
+        *,
+        side: str,
+        qty: float,
+        account: str,
+        venue: str = "XNYS",
+        actor: str | None = None,
     ) -> str:
+        """An execution of order ``oid``; its actor is the employee who handled the order (v1)."""
+        handler = actor or self.handlers.get(oid)
+        if handler is None:
+            raise ValueError(f"fill of {oid!r}: no planted order names its handler; pass actor=")
         return self.add(
             EventKind.EXECUTION,
             ts,
-            "exec-gateway",
+            handler,
             account=account,
             symbol=symbol,
             side=side,

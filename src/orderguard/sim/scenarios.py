@@ -119,8 +119,8 @@ def _copy_trading(p: Planter) -> None:
 def _wash_trading(p: Planter) -> None:
     # Two client accounts with one beneficial owner (Quartz Holdings) trade against each other.
     t = p.at(13, 0)
-    a = p.fill(t, "WT-1", "ZZWSA", side="buy", qty=1_000, account="C-HEDGE-1")
-    b = p.fill(t + 30 * SECOND, "WT-2", "ZZWSA", side="sell", qty=1_050, account="C-HEDGE-2")
+    a = p.fill(t, "WT-1", "ZZWSA", side="buy", qty=1_000, account="C-HEDGE-1", actor="bob")
+    b = p.fill(t + 30 * SECOND, "WT-2", "ZZWSA", side="sell", qty=1_050, account="C-HEDGE-2", actor="bob")
     p.label("wash_trading_same_owner", "wash_trading", b, a)
     # Two personal accounts of one employee.
     t = p.at(13, 10)
@@ -129,12 +129,12 @@ def _wash_trading(p: Planter) -> None:
     p.label("wash_trading_own_accounts", "wash_trading", b, a)
     # Near misses: quantities 20% apart; 61 s apart.
     t = p.at(13, 20)
-    a = p.fill(t, "WT-3", "ZZWSC", side="buy", qty=1_000, account="C-HEDGE-1")
-    b = p.fill(t + 30 * SECOND, "WT-4", "ZZWSC", side="sell", qty=1_200, account="C-HEDGE-2")
+    a = p.fill(t, "WT-3", "ZZWSC", side="buy", qty=1_000, account="C-HEDGE-1", actor="bob")
+    b = p.fill(t + 30 * SECOND, "WT-4", "ZZWSC", side="sell", qty=1_200, account="C-HEDGE-2", actor="bob")
     p.label("wash_trading_near_miss_qty", "wash_trading", b, a, expect="none")
     t = p.at(13, 30)
-    a = p.fill(t, "WT-5", "ZZWSD", side="buy", qty=1_000, account="C-HEDGE-1")
-    b = p.fill(t + 61 * SECOND, "WT-6", "ZZWSD", side="sell", qty=1_000, account="C-HEDGE-2")
+    a = p.fill(t, "WT-5", "ZZWSD", side="buy", qty=1_000, account="C-HEDGE-1", actor="bob")
+    b = p.fill(t + 61 * SECOND, "WT-6", "ZZWSD", side="sell", qty=1_000, account="C-HEDGE-2", actor="bob")
     p.label("wash_trading_near_miss_61s", "wash_trading", b, a, expect="none")
 
 
