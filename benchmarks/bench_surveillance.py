@@ -269,6 +269,10 @@ def main() -> None:
             "<= 2 s",
         )
         row(
+            "batch: first scan in the process / slowest / fastest",
+            " / ".join(f"{w:.2f}" for w in (batch["wall"][0], max(batch["wall"]), min(batch["wall"]))) + " s",
+        )
+        row(
             "batch: peak extra memory during the scan",
             f"{max(batch['extra']) / 2**20:,.0f} MiB",
             "<= 1,536 MiB",

@@ -20,7 +20,7 @@ from typing import Final
 import numpy as np
 
 from orderguard.domain.events import EventKind
-from orderguard.surveillance.columns import F64, I64, DayColumns
+from orderguard.surveillance.columns import F64, I32, I64, DayColumns
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ REUSED: Final = -2  # in _Owners.only: several client orders carry this id
 class _Owners:
     """Which client order (index into c_pos) an event with an order id belongs to."""
 
-    def __init__(self, codes: I64, n_codes: int, c_pos: I64) -> None:
+    def __init__(self, codes: I32, n_codes: int, c_pos: I64) -> None:
         self.codes, self.c_pos = codes, c_pos
         c_code = codes[c_pos]
         # Per order-id code: the index of its one client order, -1 for none, REUSED for several.
@@ -127,7 +127,7 @@ class _Owners:
             owner[reused] = self._latest_before(pos[reused], code[reused])
         return owner
 
-    def _latest_before(self, pos: I64, code: I64) -> I64:
+    def _latest_before(self, pos: I64, code: I32) -> I64:
         """For events whose id several client orders carry: the latest of them before each event."""
         c_pos = self.c_pos[self.reused_c]
         rows = np.concatenate([c_pos, pos])

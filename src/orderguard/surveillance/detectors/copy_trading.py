@@ -9,17 +9,21 @@ alert names C, the earliest such view V (if any), E and P.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import numpy as np
 
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
-from orderguard.surveillance.columns import I64, DayColumns, GroupIndex, expand_ranges
+from orderguard.surveillance.columns import BOOL, I64, DayColumns, GroupIndex, expand_ranges
 from orderguard.surveillance.context import seconds_to_ns
 from orderguard.surveillance.detector import Detector
 from orderguard.surveillance.families import family_side_groups
 from orderguard.surveillance.orders import OrderLifecycle
+
+# Bounds of _reachable's (family and side) x time-bucket table of personal trades.
+MAX_BUCKETS: Final = 4096
+MAX_CELLS: Final = 1 << 24
 
 # Stream record of one client order (a list, so a snapshot holds builtins only).
 C_ID, C_POS, C_ACTOR, C_ACCOUNT, C_KEY, C_QTY, C_EXECUTED, C_WORKING, C_LAST, C_VIEWERS, C_OID = range(11)
@@ -202,8 +206,11 @@ class CopyTrading(Detector):
         e_pos, e_owner = life.e_pos[e_keep], life.e_owner[e_keep]
         p_pos = day.rows(EventKind.PERSONAL_TRADE)
         p_pos = p_pos[(groups[p_pos] >= 0) & ~np.isnan(day.qty[p_pos])]
+        e_group = groups[life.c_pos[e_owner]]
+        reachable = self._reachable(day, e_pos, e_group, p_pos, groups[p_pos])
+        e_pos, e_owner, e_group = e_pos[reachable], e_owner[reachable], e_group[reachable]
         # Executions in [P.ts - lag, P) of the same family and side.
-        index = GroupIndex(e_pos, groups[life.c_pos[e_owner]], day.n)
+        index = GroupIndex(e_pos, e_group, day.n)
         lo, hi = index.range(groups[p_pos], day.positions_from(day.ts[p_pos] - self.lag_ns), p_pos)
         query, member = expand_ranges(lo, hi)
         pp, ep, cc = p_pos[query], index.positions[member], e_owner[index.order[member]]
@@ -218,21 +225,49 @@ class CopyTrading(Detector):
         keep = handled | (view >= 0)
         return self._alerts(day, pp[keep], ep[keep], cp=cp[keep], vp=view[keep], handled=handled[keep])
 
+    def _reachable(self, day: DayColumns, e_pos: I64, e_group: I64, p_pos: I64, p_group: I64) -> BOOL:
+        """Executions that a personal trade of their family and side may follow within the lag.
+
+        A superset, cheap to test: with time cut into buckets at least ``lag`` wide, a trade
+        at most ``lag`` after an execution lies in the execution's bucket or the next one.
+        Indexing only these executions spares the range join most of the day's executions.
+        """
+        if not len(p_pos) or not len(e_pos):
+            return np.zeros(len(e_pos), dtype=bool)
+        first = int(day.ts[0])
+        span = int(day.ts[-1]) - first + 1
+        width = max(self.lag_ns, 1, -(-span // MAX_BUCKETS))
+        n_buckets = span // width + 2
+        n_groups = int(max(p_group.max(), e_group.max())) + 1
+        if n_groups * n_buckets > MAX_CELLS:
+            return np.ones(len(e_pos), dtype=bool)
+        traded = np.zeros(n_groups * n_buckets + 1, dtype=bool)
+        traded[p_group * n_buckets + (day.ts[p_pos] - first) // width] = True
+        cell = e_group * n_buckets + (day.ts[e_pos] - first) // width
+        return np.asarray(traded[cell] | traded[cell + 1])
+
     def _earliest_views(self, day: DayColumns, life: OrderLifecycle, *, cc: I64, cp: I64, pp: I64) -> I64:
         """Per pair: position of the earliest view of C by P's actor between C and P, or -1."""
         actor, account = day.coded("actor").codes, day.coded("account").codes
         n_actors = max(len(day.coded("actor")), 1)
         result = np.full(len(pp), -1, dtype=np.int64)
-        by_order = GroupIndex(life.v_pos, life.v_owner * n_actors + actor[life.v_pos], day.n)
+        # Only views of the pairs' client orders and accounts can be found: index those alone.
+        wanted = np.zeros(len(life.c_pos) + 1, dtype=bool)
+        wanted[cc] = True
+        v_pos, v_owner = life.v_pos[wanted[life.v_owner]], life.v_owner[wanted[life.v_owner]]
+        by_order = GroupIndex(v_pos, v_owner * n_actors + actor[v_pos], day.n)
         lo, hi = by_order.range(cc * n_actors + actor[pp], cp + 1, pp)
         found = lo < hi
         result[found] = by_order.positions[lo[found]]
         views = day.rows(EventKind.ORDER_VIEW)  # those naming no order, only an account
+        wanted = np.zeros(len(day.coded("account")) + 1, dtype=bool)
+        wanted[account[cp]] = True  # a pair's order always has an account (c_ok in scan)
         account_view = views[
-            (day.coded("order_id").codes[views] < 0) & (account[views] >= 0) & (actor[views] >= 0)
+            (day.coded("order_id").codes[views] < 0) & wanted[account[views]] & (actor[views] >= 0)
         ]
-        by_account = GroupIndex(account_view, account[account_view] * n_actors + actor[account_view], day.n)
-        lo, hi = by_account.range(account[cp] * n_actors + actor[pp], cp + 1, pp)
+        viewed = account[account_view].astype(np.int64) * n_actors + actor[account_view]  # no int32 overflow
+        by_account = GroupIndex(account_view, viewed, day.n)
+        lo, hi = by_account.range(account[cp].astype(np.int64) * n_actors + actor[pp], cp + 1, pp)
         found = lo < hi
         candidate = (
             by_account.positions[np.minimum(lo, max(len(account_view) - 1, 0))] if len(account_view) else lo

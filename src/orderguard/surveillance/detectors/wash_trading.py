@@ -15,7 +15,7 @@ import numpy as np
 
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
-from orderguard.surveillance.arrays import opposite_side_pairs, search
+from orderguard.surveillance.arrays import opposite_side_pairs
 from orderguard.surveillance.columns import KIND_CODE, DayColumns
 from orderguard.surveillance.context import seconds_to_ns
 from orderguard.surveillance.detector import Detector
@@ -109,8 +109,10 @@ class WashTrading(Detector):
         return alerts
 
     def scan(self, day: DayColumns) -> list[Alert]:
-        trade_kinds = [KIND_CODE[EventKind.EXECUTION], KIND_CODE[EventKind.PERSONAL_TRADE]]
-        pos = np.flatnonzero(np.isin(day.kind, trade_kinds))
+        kind = day.kind
+        pos = np.flatnonzero(
+            (kind == KIND_CODE[EventKind.EXECUTION]) | (kind == KIND_CODE[EventKind.PERSONAL_TRADE])
+        )
         symbol, account = day.coded("symbol"), day.coded("account")
         owner_codes: dict[str, int] = {}
         account_owner = np.array(
@@ -122,8 +124,9 @@ class WashTrading(Detector):
         owner = account_owner[account.codes[pos]]
         ok = shared[owner] & (symbol.codes[pos] >= 0) & (day.side[pos] >= 0) & ~np.isnan(day.qty[pos])
         pos, owner = pos[ok].astype(np.int64), owner[ok]
-        group = symbol.codes[pos] * max(len(owner_codes), 1) + owner
-        first = search(pos, day.positions_from(day.ts[pos] - self.window_ns))
+        group = symbol.codes[pos].astype(np.int64) * max(len(owner_codes), 1) + owner
+        ts = day.ts[pos]  # window starts searched among these rows alone: a haystack far smaller than the day
+        first = np.asarray(np.searchsorted(ts, ts - self.window_ns, side="left"), dtype=np.int64)
         a, b = opposite_side_pairs(pos, group, day.side[pos], first)
         qa, qb = day.qty[a], day.qty[b]
         keep = (account.codes[a] != account.codes[b]) & (
