@@ -26,6 +26,7 @@ from orderguard.audit.keys import NoteSigner
 from orderguard.audit.merkle import LEAF_PREFIX, MerkleTree
 from orderguard.audit.proofs import consistency_proof, inclusion_proof
 from orderguard.audit.store import AuditStore, BatchWriter
+from orderguard.audit.writer_lock import WriterLock
 from orderguard.domain.audit import AuditEntry
 from orderguard.storage import make_engine
 
@@ -65,11 +66,17 @@ class AuditLog:
     ) -> None:
         self._owns_engine = isinstance(url, str)
         self.engine = make_engine(url) if isinstance(url, str) else url
+        self._writer_lock = WriterLock(self.engine)
+        self._writer_lock.acquire()  # before the tree is read: nobody else appends while we hold it
         self.store = AuditStore(self.engine)
         self.origin = origin
         self.signer = signer
         self._checkpoint_interval = checkpoint_interval
-        self.tree = self._rebuild_tree()
+        try:
+            self.tree = self._rebuild_tree()
+        except BaseException:
+            self._writer_lock.release()
+            raise
         self._tree_lock = threading.Lock()
         self._batch_lock = threading.Lock()
         self._open = _Batch()
@@ -227,6 +234,7 @@ class AuditLog:
             self._checkpointer.join()
             if self._failure is None:
                 self.checkpoint()
+        self._writer_lock.release()
         if self._owns_engine:
             self.engine.dispose()
 

@@ -48,9 +48,15 @@ def _typed_value(name: str, value: object, path: str, location: Locator, row: in
     if value is None:
         return None
     target = TEXT_INPUT_TYPES[name]
-    if not isinstance(value, bool) and isinstance(value, _PY_TYPES[target]):
+    if not isinstance(value, bool) and isinstance(value, _PY_TYPES[target]) and _fits(value, target):
         return None
     expected = _EXPECTED[target]
+    if isinstance(value, int) and not isinstance(value, bool) and not _fits(value, target):
+        expected += (
+            " within the 64-bit range (at most 9223372036854775807)"
+            if target == pa.int64()
+            else " within the 64-bit range (a finite double)"
+        )
     if name == "ts":
         expected = "RFC 3339 UTC text such as 2026-11-20T14:30:00.123456789Z"
     return IngestError(
@@ -61,6 +67,17 @@ def _typed_value(name: str, value: object, path: str, location: Locator, row: in
         found=f"{value!r} ({type(value).__name__})",
         fix=f"write {name} as {expected}",
     )
+
+
+def _fits(value: object, target: pa.DataType) -> bool:
+    """Whether a whole number fits the column: int64 range, or a finite float64."""
+    if not isinstance(value, int):
+        return True
+    if target == pa.int64():
+        return -(2**63) <= value < 2**63
+    if target == pa.float64():
+        return abs(value) < 2**1023
+    return True
 
 
 def records_to_table(
@@ -103,5 +120,5 @@ def _extra_column(values: list[object]) -> pa.Array:
     """Unknown fields keep their type when it is consistent; otherwise their JSON text."""
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # e.g. a whole number beyond int64
         return pa.array([None if v is None else json.dumps(v, sort_keys=True) for v in values], pa.string())

@@ -171,6 +171,21 @@ class TestRecords:
             batch_from_records([order("e1"), order("e2", qty=True)], source="api")
         assert (caught.value.path, caught.value.location, caught.value.field) == ("api", "row 2", "qty")
 
+    @pytest.mark.parametrize(
+        ("field", "value"), [("records", 2**63), ("records", -(2**63) - 1), ("qty", 10**400)]
+    )
+    def test_numbers_beyond_the_column_type_are_input_errors(self, field: str, value: int) -> None:
+        """A whole number too large for its column is an error naming the field, not a crash."""
+        with pytest.raises(IngestError) as caught:
+            batch_from_records([order("e1", **{field: value})], source="api")
+        assert caught.value.field == field
+        assert "64-bit range" in str(caught.value)
+
+    def test_huge_number_in_an_unknown_column_is_kept_as_text(self) -> None:
+        """An unknown column whose numbers do not fit 64 bits is kept, as JSON text."""
+        batch = batch_from_records([order("e1", note=2**63)])
+        assert batch.table.column("note").to_pylist() == [str(2**63)]
+
     def test_records_give_a_batch(self) -> None:
         """Valid records become a batch with seq from start_seq."""
         batch = batch_from_records([order("e1"), order("e2")], start_seq=10)
