@@ -46,4 +46,4 @@ bench: $(STAMP) ## run every benchmark script under benchmarks/ (results go to d
 
 .PHONY: clean
 clean: ## remove the virtual environment, caches and the demo database
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache orderguard.db orderguard.db-wal orderguard.db-shm
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache orderguard.db orderguard.db-* orderguard.db.*
