@@ -46,7 +46,7 @@ class SurveillanceRun:
 
     events: int
     alerts: list[Alert]
-    stored: tuple[str, ...]  # alert ids stored now (empty when the cases stage is not installed)
+    stored: tuple[str, ...]  # alert ids stored now (not seen before)
     duplicates: tuple[str, ...]  # alert ids stored by an earlier run
 
 
@@ -213,7 +213,7 @@ def build_app_context(
 
 
 class _AlertForwarder:
-    """The controls gate's alerts (e.g. an unapproved venue) go to the cases stage, when there is one."""
+    """The controls gate's alerts (e.g. an unapproved venue) go to the cases stage, wired once both exist."""
 
     def __init__(self) -> None:
         self.cases: CasesStack | None = None
