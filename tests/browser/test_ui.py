@@ -146,3 +146,49 @@ class TestTrader:
         assert "NOT_AUTHORIZED" in page.content()
         assert page.locator("table.alerts").count() == 0
         page.close()
+
+
+class TestApiTokens:
+    def test_security_officer_makes_a_token_and_sees_it_once(self, browser: Browser, base_url: str) -> None:
+        """Sofia makes an API token from the menu: the secret is shown once, then only its id is listed;
+        she sees everyone's tokens with a revoke button."""
+        page = _login(browser, base_url, "sofia")
+        page.wait_for_url("**/alerts")
+        page.click("nav >> text=API tokens")
+        page.wait_for_url("**/tokens")
+        page.fill("form.issue input[name=label]", "siem-export")
+        with page.expect_navigation():
+            page.click("form.issue button[type=submit]")
+        secret = page.input_value("input.secret")
+        assert secret.startswith("og_")
+        token_id = secret.split("_")[1]
+        assert page.locator(f"#token-{token_id}").count() == 1
+        assert page.locator(f"#any-token-{token_id} button.reject").count() == 1
+        _shot(page, "tokens")
+        page.goto(base_url + "/tokens")
+        assert secret not in page.content()
+        assert page.locator("input.secret").count() == 0
+        page.close()
+
+
+class TestPageSecurity:
+    def test_pages_run_under_their_content_security_policy(self, browser: Browser, base_url: str) -> None:
+        """Every main page loads and works (htmx included) without a console error such as a
+        Content-Security-Policy violation, and refuses to be framed."""
+        page = _login(browser, base_url, "carol")
+        page.wait_for_url("**/alerts")
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        for path in ("/alerts", "/approvals", "/audit", "/policy", "/tokens", "/subjects/alice"):
+            response = page.goto(base_url + path)
+            assert response is not None
+            assert response.status == 200
+            assert response.headers["x-frame-options"] == "DENY"
+        page.goto(base_url + "/alerts")
+        page.select_option("select[name=severity]", "low")
+        page.wait_for_function(
+            "[...document.querySelectorAll('table.alerts span.sev')]"
+            ".every(s => s.textContent.trim() === 'low')"
+        )
+        assert errors == []
+        page.close()

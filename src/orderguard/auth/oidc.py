@@ -1,8 +1,10 @@
 """Optional OIDC: a bearer JWT signed by the issuer (RS256 or EdDSA), checked against its JWKS.
 
-The JWKS is read from a local file or fetched once from a URL. Checked: signature with the key
-named by ``kid``, ``iss``, ``aud``, ``exp`` and ``nbf`` (with a small leeway). The principal is the
-``principal_claim`` (default ``preferred_username``) and must name someone in the firm file.
+The JWKS is read from a local file or fetched from a URL, and read again when a token names a key
+it does not hold (the issuer rotated its keys), at most once per ``JWKS_REFRESH_SECONDS``.
+Checked: signature with the key named by ``kid``, ``iss``, ``aud``, ``exp`` and ``nbf`` (with a
+small leeway). The principal is the ``principal_claim`` (default ``preferred_username``) and must
+name someone in the firm file.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 LEEWAY_SECONDS: Final = 30
+JWKS_REFRESH_SECONDS: Final = 60.0  # an unknown kid re-reads the JWKS at most this often
 
 
 class OidcError(ValueError):
@@ -59,9 +62,11 @@ class OidcVerifier:
     jwks: str | dict[str, Any]
     principal_claim: str = "preferred_username"
     _keys: dict[str, PublicKey] | None = field(default=None, repr=False)
+    _read_at: float = field(default=float("-inf"), repr=False)
 
     def keys(self) -> dict[str, PublicKey]:
         if self._keys is None:
+            self._read_at = time.monotonic()
             document = self.jwks
             if isinstance(document, str):
                 if document.startswith(("http://", "https://")):
@@ -74,6 +79,15 @@ class OidcVerifier:
             self._keys = {str(k.get("kid", "")): key_from_jwk(k) for k in document.get("keys", [])}
         return self._keys
 
+    def key_for(self, kid: str) -> PublicKey | None:
+        """The key named ``kid``; an unknown kid re-reads a file or URL JWKS (throttled)."""
+        key = self.keys().get(kid)
+        stale = time.monotonic() - self._read_at >= JWKS_REFRESH_SECONDS
+        if key is None and stale and not isinstance(self.jwks, dict):
+            self._keys = None  # the issuer may have rotated its keys
+            key = self.keys().get(kid)
+        return key
+
     def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
         """The JWT's claims if every check passes, else OidcError."""
         try:
@@ -83,7 +97,7 @@ class OidcVerifier:
             signature = b64url_decode(sig_b64)
         except ValueError as exc:
             raise OidcError(f"not a compact JWT: {exc}") from None
-        key = self.keys().get(str(header.get("kid", "")))
+        key = self.key_for(str(header.get("kid", "")))
         if key is None:
             raise OidcError(f"JWT key id {header.get('kid')!r} is not in the issuer's JWKS")
         signed = f"{head_b64}.{body_b64}".encode()

@@ -48,6 +48,16 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def new_session_id() -> str:
+    """A fresh cookie value (``start`` makes one when not given one)."""
+    return secrets.token_urlsafe(32)
+
+
+def session_ref(session_id: str) -> str:
+    """The public name of a session in audit entries (never the cookie value itself)."""
+    return _sha256(session_id)[:12]
+
+
 class SessionService:
     """Passwords and sessions in the ``web_credentials`` and ``web_sessions`` tables."""
 
@@ -72,9 +82,9 @@ class SessionService:
         # Hash anyway for unknown users so the response time does not reveal who has a login.
         return password_matches(password, stored or hash_password("x", b"\0" * 16)) and stored is not None
 
-    def start(self, principal: str, ip: str | None) -> tuple[str, WebSession]:
-        """A new session: (cookie value, session)."""
-        session_id = secrets.token_urlsafe(32)
+    def start(self, principal: str, ip: str | None, session_id: str | None = None) -> tuple[str, WebSession]:
+        """A new session: (cookie value, session); ``session_id`` lets a caller audit its ref first."""
+        session_id = session_id or new_session_id()
         csrf = secrets.token_urlsafe(32)
         now = time.time_ns()
         digest = _sha256(session_id)

@@ -40,6 +40,14 @@ class TokenInfo:
     def active(self, now: int) -> bool:
         return self.revoked_ns is None and (self.expires_ns is None or now < self.expires_ns)
 
+    @property
+    def lifetime_seconds(self) -> float | None:
+        return None if self.expires_ns is None else (self.expires_ns - self.created_ns) / 1e9
+
+
+def new_token_id() -> str:
+    return secrets.token_hex(6)
+
 
 def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
@@ -52,9 +60,19 @@ class TokenService:
         self.engine = engine
         self._verified: dict[str, tuple[TokenInfo, float]] = {}
 
-    def issue(self, principal: str, label: str = "api", *, ttl_seconds: float | None = None) -> str:
-        """A new token for ``principal``; the returned text is the only copy of the secret."""
-        token_id = secrets.token_hex(6)
+    def issue(
+        self,
+        principal: str,
+        label: str = "api",
+        *,
+        ttl_seconds: float | None = None,
+        token_id: str | None = None,
+    ) -> str:
+        """A new token for ``principal``; the returned text is the only copy of the secret.
+
+        ``token_id`` (from ``new_token_id``) lets a caller audit the id before the token exists.
+        """
+        token_id = token_id or new_token_id()
         secret = secrets.token_urlsafe(32)
         now = time.time_ns()
         with self.engine.begin() as conn:
@@ -108,6 +126,17 @@ class TokenService:
         self._verified[digest] = (info, time.monotonic() + CACHE_SECONDS)
         return info
 
+    def get(self, token_id: str) -> TokenInfo | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_tokens).where(api_tokens.c.token_id == token_id)).first()
+        return None if row is None else _info(row)
+
+    def list_all(self) -> list[TokenInfo]:
+        """Every principal's tokens (never secrets), by principal then age."""
+        query = select(api_tokens).order_by(api_tokens.c.principal, api_tokens.c.created_ns)
+        with self.engine.connect() as conn:
+            return [_info(row) for row in conn.execute(query)]
+
     def list(self, principal: str) -> list[TokenInfo]:
         query = (
             select(api_tokens).where(api_tokens.c.principal == principal).order_by(api_tokens.c.created_ns)
@@ -126,14 +155,13 @@ class TokenService:
         with self.engine.begin() as conn:
             return conn.execute(statement.values(revoked_ns=time.time_ns())).rowcount > 0
 
-    def rotate(self, token_id: str, *, principal: str) -> str:
-        """Revoke ``token_id`` and issue a replacement with the same label, in one step."""
-        owned = {t.token_id: t for t in self.list(principal)}
-        old = owned.get(token_id)
-        if old is None or not old.active(time.time_ns()):
+    def rotate(self, token_id: str, *, principal: str, replacement_id: str | None = None) -> str:
+        """Revoke ``token_id`` and issue a replacement with the same label and lifetime, in one step."""
+        old = self.get(token_id)
+        if old is None or old.principal != principal or not old.active(time.time_ns()):
             raise TokenError(f"no active API token {token_id} of {principal} to rotate")
         self.revoke(token_id, principal=principal)
-        return self.issue(principal, old.label)
+        return self.issue(principal, old.label, ttl_seconds=old.lifetime_seconds, token_id=replacement_id)
 
 
 def _info(row: object) -> TokenInfo:

@@ -9,6 +9,7 @@ import typer
 
 if TYPE_CHECKING:
     from orderguard.app import AppContext
+    from orderguard.auth.oidc import OidcVerifier
     from orderguard.wiring.demo_day import DemoSummary
 
 DEMO_PASSWORD = "orderguard-demo"  # noqa: S105 - printed demo login on a local throwaway database
@@ -40,6 +41,31 @@ def _reset(url: str) -> None:
     meta.reflect(engine)
     meta.drop_all(engine)
     engine.dispose()
+
+
+def demo_key_path(db: str) -> Path | None:
+    """Where the demo keeps its checkpoint signing key, so that a later ``serve`` can verify the log:
+    beside a SQLite file, else ``./orderguard-demo.audit-key``; None when ORDERGUARD_AUDIT_KEY holds it."""
+    import os
+
+    from orderguard.audit.keys import KEY_ENV
+
+    if db.startswith("sqlite:///"):
+        return Path(db.split("///", 1)[1] + ".audit-key")
+    return None if os.environ.get(KEY_ENV) else Path("orderguard-demo.audit-key")
+
+
+def oidc_verifier(issuer: str | None, audience: str | None, jwks: str | None) -> OidcVerifier | None:
+    """The OIDC verifier the three ``serve`` options describe: all of them, or none (no OIDC)."""
+    from orderguard.auth.oidc import OidcVerifier
+
+    if issuer and audience and jwks:
+        return OidcVerifier(issuer, audience, jwks)
+    given = {"--oidc-issuer": issuer, "--oidc-audience": audience, "--oidc-jwks": jwks}
+    if not any(given.values()):
+        return None
+    missing = ", ".join(name for name, value in given.items() if not value)
+    raise typer.BadParameter(f"OIDC needs all three options; add {missing}")
 
 
 def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
@@ -103,7 +129,7 @@ def _run_demo(config: Path, db: str, events: int, seed: int) -> AppContext:
     _reset(db)
     # The demo lives on its simulated day: "now" is that day's 15:30 in the firm's time zone.
     local = dt.datetime.combine(DEMO_DATE, dt.time(15, 30), tzinfo=firm.business_hours.zone)
-    key = Path(db.split("///", 1)[1] + ".audit-key") if db.startswith("sqlite:///") else None
+    key = demo_key_path(db)
     if key is not None:
         key.unlink(missing_ok=True)
     ctx = build_app_context(
@@ -118,6 +144,8 @@ def _run_demo(config: Path, db: str, events: int, seed: int) -> AppContext:
     for principal, _ in DEMO_LOGINS:
         ctx.sessions.set_password(principal, DEMO_PASSWORD)
     _summary(ctx, summary, time.perf_counter() - started)
+    if key is not None:
+        typer.echo(f"Audit checkpoints are signed with the key in {key}: give it to `serve --audit-key`.")
     return ctx
 
 
@@ -167,14 +195,26 @@ def register(app: typer.Typer) -> None:
         secure_cookies: Annotated[
             bool, typer.Option("--secure-cookies", help="mark cookies Secure (behind HTTPS)")
         ] = False,
+        oidc_issuer: Annotated[
+            str | None, typer.Option("--oidc-issuer", help="accept bearer JWTs from this issuer (iss)")
+        ] = None,
+        oidc_audience: Annotated[
+            str | None, typer.Option("--oidc-audience", help="the aud the JWTs must carry")
+        ] = None,
+        oidc_jwks: Annotated[
+            str | None, typer.Option("--oidc-jwks", help="the issuer's JWKS: a file or an http(s) URL")
+        ] = None,
     ) -> None:
         """Serve the HTTP API and the web UI on an existing database (migrated first)."""
+        import getpass
         import time
 
         from orderguard.app import build_app_context, shifted_clock
+        from orderguard.auth.token_desk import TokenDesk
         from orderguard.config import ConfigError
         from orderguard.domain import parse_ts
 
+        oidc = oidc_verifier(oidc_issuer, oidc_audience, oidc_jwks)
         try:
             clock = shifted_clock(parse_ts(sim_clock)) if sim_clock else time.time_ns
             ctx = build_app_context(
@@ -182,17 +222,21 @@ def register(app: typer.Typer) -> None:
                 db,
                 audit_key=audit_key,
                 execute=not no_execute,
+                oidc=oidc,
                 clock=clock,
                 cookie_secure=secure_cookies,
             )
         except (ConfigError, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        desk = TokenDesk(ctx.tokens, ctx.audit, ctx.clock)
         for principal in token_for or []:
             if ctx.controls.directory.get(principal) is None:
                 typer.echo(f"error: --issue-token {principal}: not a principal of the firm file", err=True)
+                ctx.close()
                 raise typer.Exit(2)
-            typer.echo(f"token {principal} {ctx.tokens.issue(principal, 'serve')}", err=False)
+            token = desk.issue_at_console(principal, "serve", operator=f"console:{getpass.getuser()}")
+            typer.echo(f"token {principal} {token}", err=False)
         ctx.scan()
         typer.echo(f"serving on http://{host}:{port}", err=True)
         try:

@@ -51,6 +51,7 @@ RESOURCE_OF: Final = {
     "break_glass": "BreakGlassAccess",
     "review_break_glass": "BreakGlassAccess",
     "manage_own_credentials": "Credential",
+    "manage_credentials": "Credential",
     "ingest_events": "EventStream",
     "run_surveillance": "Surveillance",
     "assign_case": "Case",

@@ -14,7 +14,7 @@ def mount_web(app: FastAPI) -> None:
     from fastapi import Request
     from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-    from orderguard.web import pages, response_pages, session_pages
+    from orderguard.web import pages, response_pages, session_pages, token_pages
     from orderguard.web.render import LoginRequiredError
 
     async def to_login(_request: Request, _exc: Exception) -> Response:
@@ -27,5 +27,6 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(PermissionError, csrf_refused)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(session_pages.router)
+    app.include_router(token_pages.router)
     app.include_router(response_pages.router)  # before pages: /cases/{id}/{change} would take /block
     app.include_router(pages.router)

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
-from orderguard.api.deps import Ctx, Permission, check_permission
+from orderguard.api.deps import Ctx
 from orderguard.api.routes.approvals import OPEN, REJECT, VOTE, awaiting, mine
 from orderguard.api.routes.audit import READ as READ_AUDIT
 from orderguard.api.routes.cases import READ as READ_CASES
@@ -17,7 +18,7 @@ from orderguard.api.routes.cases import filter_alerts
 from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition
 from orderguard.policy.authorizer import POLICY_DIR
 from orderguard.policy.sod import conflict_sets
-from orderguard.web.render import CurrentWebUser, allowed, page, refused_page, require_csrf
+from orderguard.web.render import CurrentWebUser, allowed, allowed_quiet, form_allowed, page, refused_page
 
 router = APIRouter(include_in_schema=False)
 INBOX = OPEN  # everyone sees their own requests; only approvers see what waits for them
@@ -40,51 +41,37 @@ def approvals_inbox(request: Request, ctx: Ctx, user: CurrentWebUser) -> HTMLRes
     )
 
 
+class VoteForm(BaseModel):
+    """What an approve or reject form sends: the digest of the content shown, and a note."""
+
+    digest: str
+    note: str = ""
+
+
+Vote = Annotated[VoteForm, Form()]
+
+
 @router.post("/approvals/{request_id}/approve", response_class=HTMLResponse, openapi_extra=VOTE.openapi())
-async def approve(
-    request: Request,
-    *,
-    request_id: str,
-    ctx: Ctx,
-    user: CurrentWebUser,
-    digest: Annotated[str, Form()],
-    note: Annotated[str, Form()] = "",
-) -> HTMLResponse:
-    return await _vote(request, ctx, user, request_id, digest, note, approve=True)
+async def approve(request: Request, request_id: str, ctx: Ctx, user: CurrentWebUser, vote: Vote) -> Response:
+    return await _vote(request, ctx, user, request_id, vote, approve=True)
 
 
 @router.post("/approvals/{request_id}/reject", response_class=HTMLResponse, openapi_extra=REJECT.openapi())
-async def reject(
-    request: Request,
-    *,
-    request_id: str,
-    ctx: Ctx,
-    user: CurrentWebUser,
-    digest: Annotated[str, Form()],
-    note: Annotated[str, Form()] = "",
-) -> HTMLResponse:
-    return await _vote(request, ctx, user, request_id, digest, note, approve=False)
+async def reject(request: Request, request_id: str, ctx: Ctx, user: CurrentWebUser, vote: Vote) -> Response:
+    return await _vote(request, ctx, user, request_id, vote, approve=False)
 
 
-async def _vote(  # noqa: PLR0917 - the two vote pages' shared body
-    request: Request,
-    ctx: Ctx,
-    user: CurrentWebUser,
-    request_id: str,
-    digest: str,
-    note: str,
-    *,
-    approve: bool,
+async def _vote(
+    request: Request, ctx: Ctx, user: CurrentWebUser, request_id: str, vote: VoteForm, *, approve: bool
 ) -> HTMLResponse:
-    await require_csrf(request, user)
-    refused = allowed(request, ctx, user, VOTE if approve else REJECT)
+    refused = await form_allowed(request, ctx, user, VOTE if approve else REJECT)
     if refused:
         return refused
     engine = ctx.controls.approvals
     if approve:
-        decision = engine.approve(request_id, user.id, digest, ctx.clock())
+        decision = engine.approve(request_id, user.id, vote.digest, ctx.clock())
     else:
-        decision = engine.reject(request_id, user.id, digest, ctx.clock(), note)
+        decision = engine.reject(request_id, user.id, vote.digest, ctx.clock(), vote.note)
     return page(
         request,
         ctx,
@@ -165,16 +152,11 @@ def case_page(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) ->
     )
 
 
-def allowed_quiet(ctx: Ctx, user: CurrentWebUser, permission: Permission) -> bool:
-    return check_permission(ctx, user.caller, permission)[0]
-
-
 @router.post("/cases/{case_id}/{change}", response_model=None, openapi_extra=WORK_CASES.openapi())
 async def change_case(
     request: Request, case_id: str, change: str, ctx: Ctx, user: CurrentWebUser
 ) -> Response:
-    await require_csrf(request, user)
-    refused = allowed(request, ctx, user, WORK_CASES)
+    refused = await form_allowed(request, ctx, user, WORK_CASES)
     if refused:
         return refused
     form = {k: str(v) for k, v in (await request.form()).items()}
@@ -265,8 +247,7 @@ def audit_status(request: Request, ctx: Ctx, user: CurrentWebUser) -> HTMLRespon
 
 @router.post("/audit/verify", response_class=HTMLResponse, openapi_extra=READ_AUDIT.openapi())
 async def audit_verify(request: Request, ctx: Ctx, user: CurrentWebUser) -> HTMLResponse:
-    await require_csrf(request, user)
-    refused = allowed(request, ctx, user, READ_AUDIT)
+    refused = await form_allowed(request, ctx, user, READ_AUDIT)
     if refused:
         return refused
     return page(request, ctx, user, "_verify.html", verify=ctx.verify_audit())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -21,6 +21,7 @@ from orderguard.api.deps import (
 )
 from orderguard.app import AppContext
 from orderguard.auth.sessions import csrf_matches
+from orderguard.auth.token_desk import Requester
 from orderguard.cases.model import AccessDeniedError
 from orderguard.domain import Role, format_ts
 
@@ -43,6 +44,11 @@ class WebUser:
 
     def has(self, *roles: str) -> bool:
         return any(Role(r) in self.caller.principal.roles for r in roles)
+
+    @property
+    def caller_requester(self) -> Requester:
+        """The user as the token desk records a requester: id, IP and web session."""
+        return Requester(self.caller.id, self.caller.ip, self.caller.session_id)
 
 
 def web_user(request: Request, ctx: Ctx) -> WebUser:
@@ -70,18 +76,47 @@ async def require_csrf(request: Request, user: WebUser) -> None:
         raise PermissionError("the form's CSRF token does not match this session; reload the page")
 
 
+# Pages load only their own script and style sheet, cannot be framed (a one-click approve button
+# under someone else's page), and are not kept in the browser's cache once someone is logged in.
+# htmx adds one inline <style> for its request indicators, hence 'unsafe-inline' for styles only.
+PAGE_HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def page(
     request: Request, ctx: AppContext, user: WebUser | None, name: str, status: int = 200, **values: object
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, name, {"user": user, "firm": ctx.config.firm, **values}, status_code=status
     )
+    response.headers.update(PAGE_HEADERS)
+    if user is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def refused_page(request: Request, ctx: AppContext, user: WebUser, exc: AccessDeniedError) -> HTMLResponse:
     """The refusal page (403) for what the case service refused, with its reason and message."""
     reason, message = exc.decision.reason.value, exc.decision.message
     return page(request, ctx, user, "refused.html", 403, reason=reason, message=message)
+
+
+async def form_allowed(
+    request: Request, ctx: AppContext, user: WebUser, permission: Permission
+) -> HTMLResponse | None:
+    """For a state-changing form: the session's CSRF token first, then ``allowed``."""
+    await require_csrf(request, user)
+    return allowed(request, ctx, user, permission)
+
+
+def allowed_quiet(ctx: AppContext, user: WebUser, permission: Permission) -> bool:
+    """Whether Cedar allows ``permission`` (to show or hide a part of a page; not audited)."""
+    return check_permission(ctx, user.caller, permission)[0]
 
 
 def allowed(request: Request, ctx: AppContext, user: WebUser, permission: Permission) -> HTMLResponse | None:

@@ -12,7 +12,7 @@ from orderguard.api.deps import Ctx, Permission
 from orderguard.api.routes.case_actions import RELEASE
 from orderguard.api.routes.cases import WORK as WORK_CASES
 from orderguard.cases.model import AccessDeniedError, BlockedPattern, CaseError
-from orderguard.web.render import CurrentWebUser, WebUser, allowed, page, refused_page, require_csrf
+from orderguard.web.render import CurrentWebUser, WebUser, form_allowed, page, refused_page
 
 router = APIRouter(include_in_schema=False)
 PATTERN_FIELDS = ("symbol", "account", "venue")
@@ -22,8 +22,7 @@ async def _act(
     request: Request, ctx: Ctx, user: WebUser, permission: Permission, act: Callable[[dict[str, str]], str]
 ) -> Response:
     """CSRF, Cedar, then ``act(form)`` (returns the case to show); refusals as the refused page."""
-    await require_csrf(request, user)
-    refused = allowed(request, ctx, user, permission)
+    refused = await form_allowed(request, ctx, user, permission)
     if refused:
         return refused
     form = {k: str(v).strip() for k, v in (await request.form()).items()}

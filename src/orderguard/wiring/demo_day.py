@@ -145,7 +145,11 @@ def _through_controls(ctx: AppContext, events: object, summary: DemoSummary) -> 
                 summary.views[decision.reason.value] += 1
 
 
-def _approve_large(ctx: AppContext, ticket: OrderTicket, summary: DemoSummary) -> None:
+def _approve_large(
+    ctx: AppContext, ticket: OrderTicket, summary: DemoSummary, *, by_self: bool = False
+) -> None:
+    """Ask for the large order's approval a minute before it is entered; a second approver (or,
+    ``by_self``, the trader, whom the engine refuses) approves it half a minute later."""
     engine = ctx.controls.approvals
     _decision, request = engine.open(
         SensitiveAction.LARGE_ORDER,
@@ -154,11 +158,16 @@ def _approve_large(ctx: AppContext, ticket: OrderTicket, summary: DemoSummary) -
         ticket.approval_content(),
         ticket.ts - 60 * SECOND,
     )
-    approver = second_approver(ctx, ticket.actor)
+    approver = ticket.actor if by_self else second_approver(ctx, ticket.actor)
     if request is None or approver is None:
         return
     if engine.approve(request.id, approver, request.digest, ticket.ts - 30 * SECOND).allowed:
         summary.approvals_granted += 1
+
+
+def _known(ctx: AppContext, actor: str, account: str) -> bool:
+    """Whether a scripted order's trader and account exist in this firm (another firm file may lack them)."""
+    return ctx.controls.directory.get(actor) is not None and account in ctx.config.accounts()
 
 
 def _submit(ctx: AppContext, ticket: OrderTicket, summary: DemoSummary) -> None:
@@ -182,7 +191,7 @@ def _pending_approvals(ctx: AppContext, summary: DemoSummary) -> None:
     for n, (actor, account, symbol, qty, price) in enumerate(
         (("alice", "C-PENSION-1", "MSFT", 5_000, 410.0), ("bob", "C-HEDGE-1", "NVDA", 12_000, 131.5)), 1
     ):
-        if ctx.controls.directory.get(actor) is None or account not in ctx.config.accounts():
+        if not _known(ctx, actor, account):
             continue
         ticket = OrderTicket(f"DEMO-LARGE-{n}", actor, account, symbol, Side.BUY, qty, price, "XNYS", now)
         _, request = ctx.controls.approvals.open(
@@ -197,7 +206,6 @@ def _scripted_orders(ctx: AppContext, summary: DemoSummary) -> None:
         dt.datetime.combine(DEMO_DATE, dt.time(14, 0), tzinfo=ctx.config.business_hours.zone).timestamp()
     )
     base = at * SECOND
-    engine = ctx.controls.approvals
     stories = [
         ("DAY-LARGE-1", "alice", "C-PENSION-1", "AAPL", 8_000, 190.0, "XNYS", "second"),
         ("DAY-LARGE-2", "bob", "C-HEDGE-1", "MSFT", 3_000, 415.0, "XNAS", "second"),
@@ -207,17 +215,10 @@ def _scripted_orders(ctx: AppContext, summary: DemoSummary) -> None:
         ("DAY-DEV-1", "dana", "C-PENSION-1", "IBM", 100, 210.0, "XNYS", "none"),
     ]
     for n, (order_id, actor, account, symbol, qty, price, venue, approval) in enumerate(stories):
-        if ctx.controls.directory.get(actor) is None or account not in ctx.config.accounts():
+        if not _known(ctx, actor, account):
             continue
         ts = base + n * 60 * SECOND
         ticket = OrderTicket(order_id, actor, account, symbol, Side.BUY, qty, price, venue, ts)
         if approval != "none":
-            _, request = engine.open(
-                SensitiveAction.LARGE_ORDER, order_id, actor, ticket.approval_content(), ts - 60 * SECOND
-            )
-            approver = second_approver(ctx, actor) if approval == "second" else actor
-            if request is not None and approver is not None:
-                summary.approvals_granted += engine.approve(
-                    request.id, approver, request.digest, ts - 30 * SECOND
-                ).allowed
+            _approve_large(ctx, ticket, summary, by_self=approval == "self")
         _submit(ctx, ticket, summary)

@@ -6,25 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from orderguard.api import create_app
 from tests.functional.api.client import TestClient
 from tests.functional.api.scan_world import ApiWorld, api_world
-
-PASSWORD = "correct horse battery"
+from tests.functional.api.support import PASSWORD
+from tests.functional.web.support import csrf_of, logged_in
 
 
 def browser_for(world: ApiWorld, who: str) -> TestClient:
     world.ctx.sessions.set_password(who, PASSWORD)
-    browser = TestClient(create_app(world.ctx), follow_redirects=False)
-    logged_in = browser.post("/login", data={"username": who, "password": PASSWORD})
-    assert logged_in.status_code == 303, logged_in.text
-    return browser
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
+    return logged_in(world.ctx, who)
 
 
 class TestBlockFromTheCasePage:
