@@ -2,6 +2,9 @@
 
 Run: .venv/bin/python benchmarks/bench_audit.py [--seconds 3] [--verify-entries 200000] [--quick]
 
+Also: 64 asyncio tasks awaiting ``append_async`` in one event loop (the API's way of writing), and the
+time to reopen a log of ``--reopen-entries`` entries (the tree is rebuilt from the stored leaf hashes).
+
 Each append configuration runs on a fresh database for ``--seconds`` of wall time
 with N threads, each appending one entry at a time and waiting for durability;
 the log signs checkpoints in the background as in production. A second row per
@@ -20,6 +23,7 @@ the machine's binaries.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -39,7 +43,7 @@ from tests.pg import start_cluster
 from orderguard.audit.keys import KeySet, NoteSigner
 from orderguard.audit.log import AuditLog
 from orderguard.audit.merkle import parent_level
-from orderguard.audit.scan import fetch_columns
+from orderguard.audit.scan import fetch_columns, scan_columns
 from orderguard.audit.verify import verify_log
 from orderguard.domain.audit import AuditAction, AuditEntry
 from orderguard.storage import make_engine
@@ -104,6 +108,47 @@ def run_appends(url: str, threads: int, seconds: float, group: int = 1) -> tuple
     return sum(counts) / elapsed, percentile(flat, 0.5) * 1e3, percentile(flat, 0.99) * 1e3, per_commit
 
 
+def run_async_appends(url: str, tasks: int, seconds: float) -> tuple[float, float, float, float]:
+    """(appends/s, p50 ms, p99 ms, entries per commit): ``tasks`` coroutines in one event loop, each
+    awaiting ``append_async`` of one entry at a time (how the HTTP API writes to the log)."""
+    upgrade(url)
+    log = AuditLog(url, signer=NoteSigner.generate("bench"))
+    latencies: list[float] = []
+
+    async def writer(slot: int, stop: float) -> None:
+        clock, number = time.perf_counter, slot * 10_000_000
+        while clock() < stop:
+            t0 = clock()
+            await log.append_async(entry(number))
+            latencies.append(clock() - t0)
+            number += 1
+
+    async def main() -> float:
+        began = time.perf_counter()
+        await asyncio.gather(*(writer(slot, began + seconds) for slot in range(tasks)))
+        return time.perf_counter() - began
+
+    elapsed = asyncio.run(main())
+    batches = log.batches_written
+    log.close()
+    per_commit = len(latencies) / max(batches, 1)
+    rate = len(latencies) / elapsed
+    return rate, percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3, per_commit
+
+
+def run_reopen(url: str, rounds: int) -> float:
+    """Median seconds to open an existing log: the tree is rebuilt from every stored leaf hash."""
+    engine = make_engine(url)
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        log = AuditLog(engine)
+        times.append(time.perf_counter() - began)
+        log.close()
+    engine.dispose()
+    return statistics.median(times)
+
+
 def fsync_baseline(directory: str, samples: int = 200) -> float:
     """Median milliseconds to write 4 KiB and fsync it in ``directory``: the floor under every commit."""
     path = Path(directory) / "fsync-probe"
@@ -154,6 +199,36 @@ def hashing_baseline(path: str, count: int, rounds: int) -> float:
             level = parent_level(level)
         rates.append(len(leaves) / (time.perf_counter() - began))
     return statistics.median(rates)
+
+
+def verify_baselines(path: str, count: int, rounds: int) -> tuple[float, float]:
+    """(row-by-row scan, hashlib floor) median entries/s on one core over the SQLite log at ``path``.
+
+    Row-by-row is the previous inner loop of verification (one driver row per entry, then ``map``
+    over hashlib), still the fallback for a range that fails a bulk check. The floor is the SHA-256
+    work alone, one hashlib call per leaf, per payload commitment and per tree node, over messages
+    cut beforehand: what no Python verifier using hashlib can go below.
+    """
+    conn = sqlite3.connect(path)
+    row_rates = []
+    for _ in range(max(rounds, 3)):
+        began = time.perf_counter()
+        for start in range(0, count, 1 << 15):
+            scan_columns(start, fetch_columns(conn, False, start, start + (1 << 15)))
+        row_rates.append(count / (time.perf_counter() - began))
+    _, _, leaves, salts, payloads = fetch_columns(conn, False, 0, count)
+    conn.close()
+    digest, sha256 = type(hashlib.sha256()).digest, hashlib.sha256
+    leaf_messages = [b"\x00" + leaf for leaf in leaves]
+    commit_messages = [salt + payload for salt, payload in zip(salts, payloads, strict=True)]  # type: ignore[operator]
+    node_messages = [b"\x01" + os.urandom(64) for _ in range(count - 1)]
+    floor_rates = []
+    for _ in range(max(rounds, 3)):
+        began = time.perf_counter()
+        for messages in (leaf_messages, commit_messages, node_messages):
+            b"".join(map(digest, map(sha256, messages)))
+        floor_rates.append(count / (time.perf_counter() - began))
+    return statistics.median(row_rates), statistics.median(floor_rates)
 
 
 def sqlite_insert_baseline(directory: str, count: int) -> tuple[float, float]:
@@ -229,16 +304,82 @@ def backends(with_postgres: bool) -> Iterator[list[tuple[str, Callable[[], str]]
             leftover.unlink(missing_ok=True)
 
 
+def print_verify_baselines(path: str, count: int, rounds: int) -> None:
+    """The same-run baselines of full verification, measured on the SQLite log at ``path``."""
+    row_by_row, floor = verify_baselines(path, count, rounds)
+    print(
+        f"\nverify baselines, SQLite, one process, {count:,} entries: previous row-by-row scan "
+        f"{row_by_row:,.0f}/s; hashlib floor (SHA-256 calls alone, no database) {floor:,.0f}/s; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+
+
+def verify_only(count: int, rounds: int, with_postgres: bool) -> None:
+    """``--verify-only``: the full-verification table and its baselines, nothing else."""
+    print("| backend | entries | workers | full verify entries/s | seconds | load average |")
+    print("|---|---:|---:|---:|---:|---:|")
+    sqlite_log = ""
+    with backends(with_postgres) as stores:
+        for name, make_url in stores:
+            if "tmpfs" in name:
+                continue
+            url, signer = make_url(), NoteSigner.generate("bench")
+            fill(url, count, signer)
+            for workers in (1, 2):
+                rate, seconds = run_verify(url, signer, rounds, workers)
+                load = os.getloadavg()[0]
+                print(f"| {name} | {count:,} | {workers} | {rate:,.0f} | {seconds:.2f} | {load:.2f} |")
+            if name == "SQLite":
+                sqlite_log = url.removeprefix("sqlite:///")
+                print_verify_baselines(sqlite_log, count, rounds)
+                print()
+
+
+def print_append_table(stores: list[tuple[str, Callable[[], str]]], seconds: float) -> None:
+    for name, make_url in stores:
+        for threads, group in ((1, 1), (8, 1), (64, 1), (256, 1), (64, 64)):
+            rate, p50, p99, per_commit = run_appends(make_url(), threads, seconds, group)
+            cells = f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f}"
+            print(f"| {name} | {threads} | {group} | {cells} |")
+        if "tmpfs" not in name:
+            rate, p50, p99, per_commit = run_async_appends(make_url(), 64, seconds)
+            cells = f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f}"
+            print(f"| {name} | 64 asyncio tasks (append_async) | 1 | {cells} |")
+
+
+def print_reopen_table(stores: list[tuple[str, Callable[[], str]]], entries: int, rounds: int) -> None:
+    print("| backend | entries | reopen (tree rebuilt from stored leaf hashes) s, median |")
+    print("|---|---:|---:|")
+    for name, make_url in stores:
+        if "tmpfs" in name:
+            continue
+        url = make_url()
+        fill(url, entries, NoteSigner.generate("bench"))
+        print(f"| {name} | {entries:,} | {run_reopen(url, rounds):.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="wall time per append configuration")
     parser.add_argument("--verify-entries", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3, help="verification repetitions (median)")
+    parser.add_argument("--reopen-entries", type=int, default=1_000_000, help="log size for reopen timing")
+    parser.add_argument("--appends-only", action="store_true", help="only the append table and its baselines")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval for the run, seconds")
     parser.add_argument("--quick", action="store_true", help="smoke run: short, small")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--verify-only", action="store_true", help="only the full-verification tables and their baselines"
+    )
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.verify_entries, args.rounds = 0.5, 20_000, 1
+        args.seconds, args.verify_entries, args.rounds, args.reopen_entries = 0.5, 20_000, 1, 20_000
+    if args.verify_only:
+        verify_only(args.verify_entries, args.rounds, not args.no_postgres)
+        return
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
+    print(f"GIL switch interval {sys.getswitchinterval() * 1e3:g} ms; load average {os.getloadavg()}")
     samples = 10 if args.quick else 40
     with tempfile.TemporaryDirectory(prefix="bench-audit-fsync-") as probe:
         print(f"fsync of 4 KiB in {probe}: median {fsync_baseline(probe):.2f} ms")
@@ -252,17 +393,16 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     with backends(not args.no_postgres) as stores:
-        for name, make_url in stores:
-            for threads, group in ((1, 1), (8, 1), (64, 1), (256, 1), (64, 64)):
-                rate, p50, p99, per_commit = run_appends(make_url(), threads, args.seconds, group)
-                cells = f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f}"
-                print(f"| {name} | {threads} | {group} | {cells} |")
+        print_append_table(stores, args.seconds)
+        if args.appends_only:
+            return
         print()
         print(
             "| backend | entries | workers | full verify entries/s | seconds "
             "| SHA-256-only entries/s (1 core) |"
         )
         print("|---|---:|---:|---:|---:|---:|")
+        sqlite_log = ""
         for name, make_url in stores:
             if "tmpfs" in name:
                 continue
@@ -276,6 +416,9 @@ def main() -> None:
                     baseline = f"{hashing_baseline(path, args.verify_entries, args.rounds):,.0f}"
                 row = f"{args.verify_entries:,} | {workers} | {rate:,.0f} | {seconds:.2f} | {baseline}"
                 print(f"| {name} | {row} |")
+            if name == "SQLite":
+                sqlite_log = url.removeprefix("sqlite:///")
+        print_verify_baselines(sqlite_log, args.verify_entries, args.rounds)
         print()
         print("| backend | samples | append -> signed checkpoint p50 ms | p99 ms | max ms |")
         print("|---|---:|---:|---:|---:|")
@@ -284,6 +427,8 @@ def main() -> None:
                 continue
             p50, p99, worst = run_checkpoint_latency(make_url(), samples)
             print(f"| {name} | {samples} | {p50:.1f} | {p99:.1f} | {worst:.1f} |")
+        print()
+        print_reopen_table(stores, args.reopen_entries, max(args.rounds, 3))
 
 
 if __name__ == "__main__":

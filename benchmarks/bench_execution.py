@@ -10,7 +10,11 @@ preempted by other processes on a shared machine); orders per CPU-second is the
 median over rounds of (orders in round / thread CPU time of round): one core's
 throughput.
 Baselines in the same run: the raw primitives (Ed25519 sign/verify, HPKE
-seal/open), so each step reads as "this many primitives plus Python around them".
+seal/open, AES-256-GCM), so each step reads as "this many primitives plus Python around them".
+"v2" steps seal under a session key (envelope and drop copy v2, ``execution.session``).
+
+A second table (``benchmarks/execution_leg.py``) times the whole execution leg as the order
+desk calls it, per order and combined, on 1 thread and on 32 threads with the durable audit log.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tests.execution_support import SECOND, World, with_quorum
 
+from benchmarks.execution_leg import leg_rows
 from orderguard.config import load_config
 from orderguard.domain import ReasonCode, Side
 from orderguard.execution import AttestedOrder, OrderIntent, attest, new_nonce, seal, sign_order, sign_orders
-from orderguard.execution.envelope import SUITE
+from orderguard.execution.envelope import seal_in_session
+from orderguard.execution.session import SUITE
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 64  # orders per micro-batch attestation
@@ -101,6 +108,16 @@ def build_steps(world: World, count: int) -> list[Step]:
             signed, source_attestations[intent.order_id], connector_key_id, connector_public
         ).to_bytes()
 
+    session_intents = make_intents(world, count, "SES")
+    session_attestations = {i.order_id: world.attestation(i.digest()) for i in session_intents}
+    session = world.session()
+
+    def sign_and_seal_v2(intent: OrderIntent) -> bytes:
+        signed = sign_order(intent, alice_id, alice)
+        return seal_in_session(signed, session_attestations[intent.order_id], session).to_bytes()
+
+    aead, nonce = AESGCM(AESGCM.generate_key(256)), b"\x00" * 12
+
     own = [world.envelope(i) for i in make_intents(world, count, "OWN")]
     batched: list[bytes] = []
     signed_batch = [world.sign(i) for i in make_intents(world, count, "BAT")]
@@ -120,6 +137,10 @@ def build_steps(world: World, count: int) -> list[Step]:
     approvers = ("carol-approval", "olga-approval")
     large = [world.envelope(i, approvers=approvers) for i in make_intents(world, count, "BIG", large=True)]
     handled = [world.envelope(i) for i in make_intents(world, count, "ALL")]
+    world.sessions = True
+    own_v2 = [world.envelope(i) for i in make_intents(world, count, "OWN2")]
+    handled_v2 = [world.envelope(i) for i in make_intents(world, count, "ALL2")]
+    world.sessions = False
     digests = [i.digest() for i in make_intents(world, count, "ATT")]
 
     def handle(envelope: bytes) -> None:
@@ -141,13 +162,17 @@ def build_steps(world: World, count: int) -> list[Step]:
         Step(
             "baseline: HPKE open, 420 B", loops, lambda _: SUITE.decrypt(sealed, connector_private, info=info)
         ),
+        Step("baseline: AES-256-GCM seal, 420 B", loops, lambda _: aead.encrypt(nonce, plaintext, info)),
         Step("source: sign + seal", source_intents, sign_and_seal),
+        Step("source: sign + seal, v2 session", session_intents, sign_and_seal_v2),
         Step("controls: attest one order", digests, world.attestation),
         Step("connector verify: small order, own attestation", own, verify),
+        Step("connector verify: small order, own attestation, v2 session", own_v2, verify),
         Step(f"connector verify: small order, batch attestation ({BATCH})", batched, verify),
         Step(f"connector verify: desk batch signature + batch attestation ({BATCH})", desk_batched, verify),
         Step("connector verify: large order, 2 approvals", large, verify),
         Step("connector handle: verify + replay + audit + venue + drop copy", handled, handle),
+        Step("connector handle, v2 envelope and session drop copy", handled_v2, handle),
     ]
 
 
@@ -155,10 +180,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--leg-seconds", type=float, default=5.0, help="seconds per execution-leg run")
+    parser.add_argument("--leg-rounds", type=int, default=3, help="interleaved execution-leg runs")
     parser.add_argument("--quick", action="store_true", help="a 256-order smoke run")
     args = parser.parse_args()
     count, rounds = (256, 4) if args.quick else (args.orders, args.rounds)
-    world = World(with_quorum(load_config(ROOT / "examples" / "firm.toml"), 2))
+    leg_seconds, leg_rounds = (1.0, 1) if args.quick else (args.leg_seconds, args.leg_rounds)
+    firm = load_config(ROOT / "examples" / "firm.toml")
+    world = World(with_quorum(firm, 2))
     steps = build_steps(world, count)
     bounds = [(r * count // rounds, (r + 1) * count // rounds) for r in range(rounds)]
     load_before = os.getloadavg()[0]
@@ -172,6 +201,15 @@ def main() -> None:
     print("| step | p50 µs | p99 µs | p99 CPU µs | orders per CPU-second |")
     print("|---|---:|---:|---:|---:|")
     print("\n".join(step.row() for step in steps))
+    load_before = os.getloadavg()[0]
+    rows = leg_rows(firm, leg_seconds, leg_rounds)
+    print(
+        f"\nExecution leg in process ({leg_seconds:g} s per run, median of {leg_rounds} interleaved runs); "
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after\n"
+    )
+    print("| execution leg | orders/s | CPU µs per order | p50 µs | p99 µs | orders per batch |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ Run: .venv/bin/python benchmarks/bench_surveillance.py [--quick] [--events N] [-
   orderguard.surveillance.load.read_day (string columns as dictionary codes; timed apart and
   reported), then every built-in detector runs; wall time per run and peak extra memory (VmHWM
   after the scan minus VmRSS before it, the high-water mark reset first through /proc/self/clear_refs).
-* baseline: the front-running "personal trade at most 60 s before a 100x larger client order" join
-  alone, as a DuckDB SQL range join over the same Arrow table, next to our front_running alone.
+* duckdb: the baselines of benchmarks/surveillance_duckdb.py (what each side does is written there):
+  the front-running "before" join alone as a DuckDB SQL range join, and the whole front_running
+  rule (order lifecycle, both modes) in SQL, over a native DuckDB table of the same day, 2 threads;
+  neither side's timing includes reading the Parquet file.
+* floor: steps any NumPy scan of the day pays at least once (benchmarks/surveillance_floor.py).
 * stream: a day of M events (default 1,000,000) through every detector, one event at a time;
   events/s on one core and per-event latency percentiles (perf_counter_ns around observe()).
   The stream's alerts are checked against the batch engine's on the same day.
@@ -32,6 +35,11 @@ from typing import Any
 import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the benchmarks package sits beside src
+
+from benchmarks.surveillance_duckdb import child_duckdb  # noqa: E402
+from benchmarks.surveillance_floor import child_floor  # noqa: E402
+
 DATA = ROOT / "benchmarks" / "data"
 FIRM = ROOT / "examples" / "firm.toml"
 
@@ -56,19 +64,6 @@ def ensure_day(events: int) -> Path:
         ]
         subprocess.run(command, check=True, capture_output=True)
     return out
-
-
-def load(day: Path) -> pa.Table:
-    """The detector columns of the day in EVENT_SCHEMA order (seq = row order: the file is sorted)."""
-    import numpy as np
-    import pyarrow.parquet as pq
-
-    from orderguard.surveillance.load import DETECTOR_COLUMNS
-
-    columns = [name for name in DETECTOR_COLUMNS if name != "seq"]  # the file has none: added below
-    table = pq.read_table(day / "events.parquet", columns=columns)
-    seq = pa.array(np.arange(table.num_rows, dtype=np.int64))
-    return table.add_column(0, "seq", seq)
 
 
 def load_coded(day: Path) -> pa.Table:
@@ -126,34 +121,6 @@ def child_batch(day: Path, runs: int) -> dict[str, Any]:
     return {**result, "load": loads}
 
 
-DUCKDB_JOIN = """
-WITH p AS (SELECT event_id, ts, symbol, side, qty FROM t WHERE kind = 'personal_trade'),
-     c AS (SELECT event_id, ts, symbol, side, qty FROM t WHERE kind = 'client_order')
-SELECT count(*) FROM p JOIN c
-  ON p.symbol = c.symbol AND p.side = c.side
- AND c.ts >= p.ts AND c.ts <= p.ts + 60000000000
- AND c.qty > 100 * p.qty
-"""
-
-
-def child_duckdb(day: Path, runs: int) -> dict[str, Any]:
-    import duckdb
-
-    table = load(day)
-    index = table.schema.get_field_index("ts")
-    table = table.set_column(index, "ts", table.column("ts").cast(pa.int64()))  # epoch ns: a plain range join
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
-    con.register("t", table)
-    walls, found = [], 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        row = con.execute(DUCKDB_JOIN).fetchone()
-        walls.append(time.perf_counter() - start)
-        found = int(row[0]) if row else 0
-    return {"wall": walls, "matches": found}
-
-
 def child_stream(events: int) -> dict[str, Any]:
     import datetime as dt
 
@@ -207,6 +174,64 @@ def child_stream(events: int) -> dict[str, Any]:
         "timer_us": statistics.median(overhead) / 1000,
         "alerts": len(streamed),
         "identical": same,
+        **stream_breakdown(firm, stream),
+    }
+
+
+def stream_breakdown(firm: Any, stream: list[Any]) -> dict[str, Any]:
+    """The floor and the parts of the stream's cost, each measured in this same child.
+
+    * floor: the same loop over the same events, dispatched by kind to handlers that do nothing;
+    * per rule: CPU ns per event of an engine with that one rule, minus an engine with none;
+    * lines: events read as JSON Lines (parse_line, then observe), latency from the line's arrival.
+    """
+    from orderguard.surveillance.live import parse_line
+    from orderguard.surveillance.registry import RULES
+    from orderguard.surveillance.stream import StreamEngine
+
+    def idle(_event: Any) -> tuple[Any, ...]:
+        return ()
+
+    handlers = dict.fromkeys({event.kind for event in stream}, (idle,))
+    kept: list[Any] = []
+    start = time.perf_counter()
+    for event in stream:
+        for handler in handlers[event.kind]:
+            found = handler(event)
+            if found:
+                kept += found
+    floor = len(stream) / (time.perf_counter() - start)
+
+    def cpu_ns(rules: tuple[str, ...] | None) -> float:
+        observe, began = StreamEngine(firm, rules=rules).observe, time.process_time()
+        for event in stream:
+            observe(event)
+        return (time.process_time() - began) / len(stream) * 1e9
+
+    bare = cpu_ns(())
+    per_rule = {rule: cpu_ns((rule,)) - bare for rule in RULES}
+    every = cpu_ns(None)
+    sample = stream[: min(len(stream), 100_000)]
+    lines = [json.dumps(event.to_record()) + "\n" for event in sample]
+    engine, clock, waits = StreamEngine(firm), time.perf_counter_ns, []
+    start = time.perf_counter()
+    for number, line in enumerate(lines, start=1):
+        began = clock()
+        event = parse_line(line, "bench", number, engine.seen)
+        if event is not None:
+            engine.observe(event)
+        waits.append(clock() - began)
+    line_rate = len(lines) / (time.perf_counter() - start)
+    waits.sort()
+    return {
+        "floor_per_second": floor,
+        "engine_cpu_ns": bare,
+        "rule_cpu_ns": per_rule,
+        "every_cpu_ns": every,
+        "line_events": len(lines),
+        "line_per_second": line_rate,
+        "line_p50_us": waits[len(waits) // 2] / 1000,
+        "line_p99_us": waits[min(len(waits) - 1, int(0.99 * len(waits)))] / 1000,
     }
 
 
@@ -238,7 +263,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--stream-events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--parts", default="batch,duckdb,stream", help="comma-separated parts to run")
+    parser.add_argument("--full-runs", type=int, default=1, help="runs of DuckDB's whole front_running")
+    parser.add_argument("--parts", default="batch,duckdb,floor,stream", help="comma-separated parts to run")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -246,7 +272,9 @@ def main() -> None:
         if part == "batch":
             result = child_batch(Path(rest[0]), int(rest[1]))
         elif part == "duckdb":
-            result = child_duckdb(Path(rest[0]), int(rest[1]))
+            result = child_duckdb(Path(rest[0]), int(rest[1]), int(rest[2]))
+        elif part == "floor":
+            result = child_floor(Path(rest[0]), int(rest[1]))
         else:
             result = child_stream(int(rest[0]))
         print(json.dumps(result))
@@ -286,33 +314,76 @@ def main() -> None:
             f"{statistics.median(batch['front']):.2f} s",
         )
     if "duckdb" in parts:
-        duck, _ = run_child("duckdb", str(day), str(args.runs))
-        duck_wall = statistics.median(duck["wall"])
-        row(f"DuckDB SQL range join, 'before' mode only ({duck['matches']} matches)", f"{duck_wall:.2f} s")
+        duck, _ = run_child("duckdb", str(day), str(args.runs), str(args.full_runs))
+        join, full = statistics.median(duck["before"]), statistics.median(duck["full"])
+        row(
+            f"DuckDB range join, front_running 'before' mode only ({duck['before_matches']} pairs), "
+            f"native table (median of {args.runs})",
+            f"{join:.2f} s",
+        )
+        arrow_join = statistics.median(duck["before_arrow"])
+        row("the same join over the registered Arrow table", f"{arrow_join:.2f} s")
+        row(
+            f"DuckDB, whole front_running in SQL: lifecycle + both modes ({duck['full_matches']} pairs; "
+            f"median of {args.full_runs})",
+            f"{full:.2f} s",
+        )
         if wall is not None:
-            row("DuckDB join / our whole batch", f"{duck_wall / wall:.2f}x", ">= 5x")
+            row("DuckDB 'before' join / our whole batch (all 8 detectors)", f"{join / wall:.2f}x", ">= 5x")
+            row("DuckDB whole front_running / our whole batch", f"{full / wall:.2f}x")
+            front_wall = statistics.median(batch["front"])
+            row("DuckDB whole front_running / our front_running alone", f"{full / front_wall:.2f}x")
+    if "floor" in parts:
+        floor, _ = run_child("floor", str(day), str(max(args.runs, 3)))
+        for step, seconds in floor.items():
+            row(f"floor, one thread: {step} (benchmarks/surveillance_floor.py)", f"{seconds:.3f} s")
+        row("floor: sum of those steps", f"{sum(floor.values()):.3f} s")
     if "stream" in parts:
-        stream, stream_rss = run_child("stream", str(streamed))
-        rate, p50, p99, p999 = stream["per_second"], stream["p50_us"], stream["p99_us"], stream["p999_us"]
-        row(
-            f"stream, every detector, {stream['events']:,} events: events/s on one core",
-            f"{rate:,.0f}",
-            ">= 500,000",
-        )
-        row(
-            "stream latency p50 / p99 / p99.9 per event",
-            f"{p50:.1f} / {p99:.1f} / {p999:.1f} us",
-            "p99 <= 50 us",
-        )
-        row("timer overhead per measurement (included above)", f"{stream['timer_us']:.2f} us")
-        row(f"stream child peak RSS (incl. {stream['events']:,} Event objects)", f"{stream_rss:,.0f} MiB")
-        row(
-            "stream alerts identical to batch on that day",
-            f"{stream['identical']} ({stream['alerts']})",
-            "True",
-        )
+        stream_rows(*run_child("stream", str(streamed)))
     if "batch" in parts:
         print(f"\nbatch alerts per rule: {json.dumps(batch['alerts'], sort_keys=True)}")
+
+
+def stream_rows(stream: dict[str, Any], stream_rss: float) -> None:
+    """The stream part's table rows."""
+    rate, p50, p99, p999 = stream["per_second"], stream["p50_us"], stream["p99_us"], stream["p999_us"]
+    row(
+        f"stream, every detector, {stream['events']:,} events: events/s on one core",
+        f"{rate:,.0f}",
+        ">= 500,000",
+    )
+    row(
+        "stream latency p50 / p99 / p99.9 per event",
+        f"{p50:.1f} / {p99:.1f} / {p999:.1f} us",
+        "p99 <= 50 us",
+    )
+    row("timer overhead per measurement (included above)", f"{stream['timer_us']:.2f} us")
+    row(f"stream child peak RSS (incl. {stream['events']:,} Event objects)", f"{stream_rss:,.0f} MiB")
+    row(
+        "floor: the same loop dispatching each event to a do-nothing handler",
+        f"{stream['floor_per_second']:,.0f}/s",
+    )
+    row(
+        "CPU per event: all 8 detectors (engine alone)",
+        f"{stream['every_cpu_ns']:,.0f} ns ({stream['engine_cpu_ns']:,.0f} ns)",
+    )
+    for rule, cost in sorted(stream["rule_cpu_ns"].items(), key=lambda kv: -kv[1]):
+        row(f"CPU per event (of every kind) added by {rule} alone", f"{cost:,.0f} ns")
+    row(
+        f"JSON Lines in ({stream['line_events']:,} lines): parse_line + observe, per second",
+        f"{stream['line_per_second']:,.0f}",
+    )
+    row(
+        "JSON Lines in: latency p50 / p99 from the line's arrival",
+        f"{stream['line_p50_us']:.1f} / {stream['line_p99_us']:.1f} us",
+        "p99 <= 50 us",
+    )
+    row("load average at the end of the stream part", " ".join(Path("/proc/loadavg").read_text().split()[:3]))
+    row(
+        "stream alerts identical to batch on that day",
+        f"{stream['identical']} ({stream['alerts']})",
+        "True",
+    )
 
 
 def row(measure: str, value: str, target: str = "") -> None:

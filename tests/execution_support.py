@@ -32,6 +32,8 @@ from orderguard.execution import (
     seal,
     sign_order,
 )
+from orderguard.execution.envelope import SESSION_WRAP_PREFIX, seal_in_session
+from orderguard.execution.session import SessionSealer
 
 START_NS = 1_763_700_000_000_000_000  # 2025-11-21T04:40:00Z
 SECOND = 1_000_000_000
@@ -113,6 +115,7 @@ class World:
     private: dict[str, Ed25519PrivateKey | X25519PrivateKey] = field(default_factory=dict)
     directory: KeyDirectory = field(default_factory=KeyDirectory)
     counter: int = 0
+    sessions: bool = False  # seal envelope v2 (session key) instead of v1 (single-shot HPKE)
 
     def __post_init__(self) -> None:
         # Keys passed in (records, private, directory) are reused: a restarted connector keeps its keys.
@@ -121,6 +124,7 @@ class World:
             self.records[name], self.private[name] = record, private
             self.directory.add(record)
         self.policy = ConnectorPolicy.from_firm(self.firm)
+        self._sessions: dict[str, SessionSealer] = {}
         self.verifier = EnvelopeVerifier(
             {self.records["connector"].key_id: self.x25519("connector")}, self.directory, self.policy
         )
@@ -192,7 +196,17 @@ class World:
 
     def seal(self, signed: SignedOrder, attestation: Attestation | None, to: str = "connector") -> bytes:
         """Seal an already signed order (and its attestation) to the named connector key."""
+        if self.sessions:
+            return seal_in_session(signed, attestation, self.session(to)).to_bytes()
         return seal(signed, attestation, self.key_id(to), self.x25519(to).public_key()).to_bytes()
+
+    def session(self, to: str = "connector") -> SessionSealer:
+        """The sealing session (envelope v2) to the named connector key, made on first use."""
+        if to not in self._sessions:
+            self._sessions[to] = SessionSealer(
+                self.key_id(to), self.x25519(to).public_key(), SESSION_WRAP_PREFIX
+            )
+        return self._sessions[to]
 
     def envelope(
         self,
@@ -207,5 +221,4 @@ class World:
         signed = self.sign(intent or self.intent(), signer)
         approvals = tuple(self.approval(signed.digest, name) for name in approvers)
         attestation = self.attestation(signed.digest, approvals) if attested else None
-        public = self.x25519(to).public_key()
-        return seal(signed, attestation, self.key_id(to), public).to_bytes()
+        return self.seal(signed, attestation, to)

@@ -19,16 +19,15 @@ from orderguard.execution import (
     SignedOrder,
     attest,
     attest_order,
-    seal,
     sign_orders,
 )
 from tests.execution_support import SECOND, World, with_quorum, with_trading_approver
 
 
-@pytest.fixture
-def world(firm: FirmConfig) -> World:
-    """The example firm with a large-order quorum of two."""
-    return World(with_quorum(firm, 2))
+@pytest.fixture(params=["hpke", "session"])
+def world(firm: FirmConfig, request: pytest.FixtureRequest) -> World:
+    """The example firm with a large-order quorum of two; envelopes v1 (HPKE) or v2 (session key)."""
+    return World(with_quorum(firm, 2), sessions=request.param == "session")
 
 
 def assert_refused(world: World, result: ConnectorResult, reason: ReasonCode) -> None:
@@ -110,13 +109,8 @@ class TestTampering:
         forged = SignedOrder(
             changed, changed.canonical_bytes(), changed.digest(), signed.key_id, signed.signature
         )
-        envelope = seal(
-            forged,
-            world.attestation(forged.digest),
-            world.key_id("connector"),
-            world.x25519("connector").public_key(),
-        )
-        assert_refused(world, world.connector.handle(envelope.to_bytes()), ReasonCode.SIGNATURE_INVALID)
+        envelope = world.seal(forged, world.attestation(forged.digest))
+        assert_refused(world, world.connector.handle(envelope), ReasonCode.SIGNATURE_INVALID)
 
     def test_a_refusal_before_opening_is_not_filed_under_the_claimed_digest(self, world: World) -> None:
         """An unopenable envelope is audited under its own hash; the clear digest is only a claim."""
@@ -170,13 +164,8 @@ class TestSignatures:
         """An order without an originator signature never reaches the venue."""
         signed = world.sign(world.intent())
         unsigned = replace(signed, signature=b"")
-        envelope = seal(
-            unsigned,
-            world.attestation(signed.digest),
-            world.key_id("connector"),
-            world.x25519("connector").public_key(),
-        )
-        assert_refused(world, world.connector.handle(envelope.to_bytes()), ReasonCode.SIGNATURE_INVALID)
+        envelope = world.seal(unsigned, world.attestation(signed.digest))
+        assert_refused(world, world.connector.handle(envelope), ReasonCode.SIGNATURE_INVALID)
 
     def test_an_order_signed_with_someone_elses_key_is_refused(self, world: World) -> None:
         """Bob's key cannot sign for Alice."""
@@ -255,13 +244,8 @@ class TestApprovalQuorum:
         intent, other = world.large_intent(), world.large_intent()
         signed = world.sign(intent)
         approvals = tuple(world.approval(other.digest(), n) for n in ("carol-approval", "olga-approval"))
-        envelope = seal(
-            signed,
-            world.attestation(signed.digest, approvals),
-            world.key_id("connector"),
-            world.x25519("connector").public_key(),
-        )
-        assert_refused(world, world.connector.handle(envelope.to_bytes()), ReasonCode.APPROVAL_STALE)
+        envelope = world.seal(signed, world.attestation(signed.digest, approvals))
+        assert_refused(world, world.connector.handle(envelope), ReasonCode.APPROVAL_STALE)
 
     def test_an_approval_by_someone_without_the_approver_role_is_refused(self, world: World) -> None:
         """Ana is an analyst: her signature does not count toward the quorum."""
@@ -273,13 +257,8 @@ class TestApprovalQuorum:
         signed = world.sign(world.large_intent())
         real = world.approval(signed.digest, "carol-approval")
         forged = replace(world.approval(signed.digest, "olga-approval"), signature=real.signature)
-        envelope = seal(
-            signed,
-            world.attestation(signed.digest, (real, forged)),
-            world.key_id("connector"),
-            world.x25519("connector").public_key(),
-        )
-        assert_refused(world, world.connector.handle(envelope.to_bytes()), ReasonCode.SIGNATURE_INVALID)
+        envelope = world.seal(signed, world.attestation(signed.digest, (real, forged)))
+        assert_refused(world, world.connector.handle(envelope), ReasonCode.SIGNATURE_INVALID)
 
 
 class TestControlsAttestation:
@@ -291,13 +270,8 @@ class TestControlsAttestation:
     def test_an_attestation_for_another_order_is_refused(self, world: World) -> None:
         """An attestation lifted from another order does not cover this one."""
         signed, other = world.sign(world.intent()), world.sign(world.intent())
-        envelope = seal(
-            signed,
-            world.attestation(other.digest),
-            world.key_id("connector"),
-            world.x25519("connector").public_key(),
-        )
-        assert_refused(world, world.connector.handle(envelope.to_bytes()), ReasonCode.ATTESTATION_INVALID)
+        envelope = world.seal(signed, world.attestation(other.digest))
+        assert_refused(world, world.connector.handle(envelope), ReasonCode.ATTESTATION_INVALID)
 
     def test_an_attestation_signed_by_a_non_controls_key_is_refused(self, world: World) -> None:
         """Only the controls service's attestation key can attest."""
@@ -310,8 +284,8 @@ class TestControlsAttestation:
             key=world.ed25519("carol-approval"),
             issued_ns=world.clock.now_ns,
         )
-        sealed = seal(signed, forged, world.key_id("connector"), world.x25519("connector").public_key())
-        assert_refused(world, world.connector.handle(sealed.to_bytes()), ReasonCode.ATTESTATION_INVALID)
+        sealed = world.seal(signed, forged)
+        assert_refused(world, world.connector.handle(sealed), ReasonCode.ATTESTATION_INVALID)
 
     def test_an_attestation_altered_after_signing_is_refused(self, world: World) -> None:
         """Turning an attested refusal into an allow breaks the controls' signature."""
@@ -320,16 +294,16 @@ class TestControlsAttestation:
         original = world.attestation(signed.digest, decision=refusal)
         flipped = replace(original.orders[0], allowed=True, reason=ReasonCode.ALLOWED)
         altered = replace(original, orders=(flipped,))
-        sealed = seal(signed, altered, world.key_id("connector"), world.x25519("connector").public_key())
-        assert_refused(world, world.connector.handle(sealed.to_bytes()), ReasonCode.ATTESTATION_INVALID)
+        sealed = world.seal(signed, altered)
+        assert_refused(world, world.connector.handle(sealed), ReasonCode.ATTESTATION_INVALID)
 
     def test_an_attested_refusal_is_refused_with_the_controls_reason(self, world: World) -> None:
         """If the controls said no, the connector says no, with the controls' reason code."""
         signed = world.sign(world.intent(symbol="NBSC"))
         refusal = Decision.deny(ReasonCode.RESTRICTED_SYMBOL, "NBSC is restricted")
         attestation = world.attestation(signed.digest, decision=refusal)
-        sealed = seal(signed, attestation, world.key_id("connector"), world.x25519("connector").public_key())
-        assert_refused(world, world.connector.handle(sealed.to_bytes()), ReasonCode.RESTRICTED_SYMBOL)
+        sealed = world.seal(signed, attestation)
+        assert_refused(world, world.connector.handle(sealed), ReasonCode.RESTRICTED_SYMBOL)
 
     def test_an_unapproved_venue_is_refused(self, world: World) -> None:
         """The connector re-checks the venue allowlist itself, even when the controls attested the order."""
@@ -382,10 +356,10 @@ class TestBatchSignatures:
         )
 
 
-@pytest.fixture(scope="module")
-def probe(firm: FirmConfig) -> tuple[World, bytes]:
-    """One world and one valid large, approved envelope, shared by the property's examples."""
-    world = World(with_quorum(firm, 2))
+@pytest.fixture(scope="module", params=["hpke", "session"])
+def probe(firm: FirmConfig, request: pytest.FixtureRequest) -> tuple[World, bytes]:
+    """One world and one valid large, approved envelope (v1 or v2), shared by the property's examples."""
+    world = World(with_quorum(firm, 2), sessions=request.param == "session")
     envelope = world.envelope(world.large_intent(), approvers=("carol-approval", "olga-approval"))
     assert world.verifier.verify(envelope, world.clock.now_ns).decision.allowed
     return world, envelope

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,12 +29,20 @@ WORKER_THREADS = 256
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    if app.state.own_process:
+        # Everything built at start-up (framework, policies, config) lives as long as the process:
+        # moved out of the collector's view, a full collection no longer rescans it. Under
+        # sustained order entry such a collection paused every request for ~100 ms.
+        gc.collect()
+        gc.freeze()
     yield
 
 
-def create_app(ctx: AppContext, *, web: bool = True) -> FastAPI:
+def create_app(ctx: AppContext, *, web: bool = True, own_process: bool = False) -> FastAPI:
+    """The app for ``ctx``; ``own_process`` when it is the server process's only app (``serve``),
+    which then tunes the process for it (garbage collector) at start-up."""
     from orderguard.api import metrics
     from orderguard.api.routes import (
         approvals,
@@ -49,10 +58,13 @@ def create_app(ctx: AppContext, *, web: bool = True) -> FastAPI:
 
     app = FastAPI(title="orderguard", version=__version__, description=DESCRIPTION, lifespan=_lifespan)
     app.state.ctx = ctx
+    app.state.own_process = own_process
+    app.state.token_checks = {}  # API token checks in flight, shared by concurrent requests (deps)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(metrics.MetricsMiddleware, ctx=ctx)
-    for module in (system, events, surveillance, orders, approvals, controls, cases, case_actions, audit):
+    # Order entry first: routes are matched in order, and it is the route under sustained load.
+    for module in (orders, system, events, surveillance, approvals, controls, cases, case_actions, audit):
         app.include_router(module.router)
     if web:
         from orderguard.web import mount_web

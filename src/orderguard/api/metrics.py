@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,11 +28,28 @@ class ApiMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
         )
         self.orders = Counter("orderguard_orders", "orders by outcome", ["outcome"], registry=self.registry)
+        # Labelled children by label values: ``labels()`` validates and locks on every call, and
+        # order entry asks for three per request.
+        self._children: dict[tuple[str, ...], Any] = {}
         audit_size = Gauge("orderguard_audit_log_size", "entries in the audit log", registry=self.registry)
         audit_size.set_function(lambda: float(ctx.audit.head()[0]))
         store = ctx.cases.store
         open_alerts = Gauge("orderguard_open_alerts", "alerts not closed", registry=self.registry)
         open_alerts.set_function(lambda: float(sum(a.status.value != "closed" for a in store.alerts())))
+
+    def count_order(self, outcome: str) -> None:
+        self._child(self.orders, "orders", outcome).inc()
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._child(self.latency, "latency", route).observe(seconds)
+        self._child(self.requests, "requests", method, route, str(status)).inc()
+
+    def _child(self, metric: Any, name: str, *values: str) -> Any:
+        key = (name, *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
 
 def metrics_of(ctx: AppContext) -> ApiMetrics:
@@ -69,5 +87,4 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             name = getattr(route, "path", "unmatched")
-            self.metrics.latency.labels(name).observe(time.perf_counter() - started)
-            self.metrics.requests.labels(scope["method"], name, str(status[0])).inc()
+            self.metrics.observe_request(scope["method"], name, status[0], time.perf_counter() - started)

@@ -11,19 +11,23 @@ commit is unknown, and reopening rebuilds the tree from what is really stored.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import struct
 import threading
 import time
 from itertools import repeat
+from operator import itemgetter
 from types import TracebackType
+from typing import NoReturn
 
 from sqlalchemy import Engine
 
 from orderguard.audit.checkpoint import Checkpoint
 from orderguard.audit.encoding import FORMAT_VERSION, encode_for_log
 from orderguard.audit.keys import NoteSigner
-from orderguard.audit.merkle import LEAF_PREFIX, MerkleTree
+from orderguard.audit.merkle import HASH_SIZE, LEAF_PREFIX, MerkleTree
 from orderguard.audit.proofs import consistency_proof, inclusion_proof
 from orderguard.audit.store import AuditStore, BatchWriter
 from orderguard.audit.writer_lock import WriterLock
@@ -35,6 +39,7 @@ DEFAULT_ORIGIN = "orderguard.local/audit"
 _sha256 = hashlib.sha256
 _digest = type(_sha256()).digest
 _pack_head = struct.Struct(">BQ").pack  # a leaf's first 9 bytes: format version and index
+_second = itemgetter(1)
 
 
 class AuditLogError(RuntimeError):
@@ -42,7 +47,7 @@ class AuditLogError(RuntimeError):
 
 
 class _Batch:
-    __slots__ = ("done", "error", "first_index", "items")
+    __slots__ = ("done", "error", "first_index", "items", "waiters")
 
     def __init__(self) -> None:
         self.items: list[tuple[bytes, bytes, bytes]] = []  # (commitment + header, salt, payload)
@@ -51,6 +56,36 @@ class _Batch:
         self.done.acquire()
         self.first_index = -1
         self.error: BaseException | None = None
+        # Event loops awaiting this batch (append_many_async): one future per loop, set once settled.
+        self.waiters: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _wake(waiters: dict[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
+    """Resolve each loop's future from the sequencer thread (a closed loop has nobody left to wake)."""
+    for loop, future in waiters.items():
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, future)
+
+
+def _raise_first_gap(rows: list[tuple[int, bytes]], expected: int) -> NoReturn:
+    """Name the first missing index or malformed leaf hash in ``rows``, which should start at ``expected``."""
+    for offset, (idx, leaf_hash) in enumerate(rows):
+        if idx != expected + offset:
+            raise AuditLogError(
+                f"audit store is damaged: entry {expected + offset} is missing (next stored index {idx}); "
+                "run `orderguard audit verify` and restore from backup"
+            )
+        if len(leaf_hash) != HASH_SIZE:
+            raise AuditLogError(
+                f"audit store is damaged: entry {idx} has a {len(leaf_hash)}-byte leaf hash; "
+                "run `orderguard audit verify` and restore from backup"
+            )
+    raise AuditLogError(f"audit store is damaged near entry {expected}; run `orderguard audit verify`")
 
 
 class AuditLog:
@@ -98,15 +133,20 @@ class AuditLog:
             self._checkpointer.start()
 
     def _rebuild_tree(self) -> MerkleTree:
-        """The tree over the stored leaf hashes, built level by level (one hash per interior node)."""
+        """The tree over the stored leaf hashes, built level by level (one hash per interior node).
+
+        Indexes are unique and come sorted, so a chunk is gap-free exactly when its last index is its
+        first plus its length minus one: only a damaged chunk is looked at row by row.
+        """
         level0 = bytearray()
-        for expected, (idx, leaf_hash) in enumerate(self.store.iter_leaf_hashes()):
-            if idx != expected:
-                raise AuditLogError(
-                    f"audit store is damaged: entry {expected} is missing (next stored index {idx}); "
-                    "run `orderguard audit verify` and restore from backup"
-                )
-            level0 += leaf_hash
+        for rows in self.store.leaf_hash_chunks():
+            expected = len(level0) // HASH_SIZE
+            if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
+                _raise_first_gap(rows, expected)
+            hashes = b"".join(map(_second, rows))
+            if len(hashes) != HASH_SIZE * len(rows):
+                _raise_first_gap(rows, expected)
+            level0 += hashes
         return MerkleTree.from_concatenated(level0)
 
     # --- writing -----------------------------------------------------------------------------------------
@@ -132,6 +172,37 @@ class AuditLog:
                 self._work.set()
         with batch.done:  # each woken caller releases the lock again for the next one
             pass
+        if batch.error is not None:
+            raise AuditLogError(f"audit entry was not stored: {batch.error}") from batch.error
+        first = batch.first_index + position
+        return list(range(first, first + len(encoded)))
+
+    async def append_async(self, entry: AuditEntry) -> int:
+        """``append`` for a coroutine: awaits the commit on the event loop instead of blocking a thread."""
+        return (await self.append_many_async([entry]))[0]
+
+    async def append_many_async(self, entries: list[AuditEntry]) -> list[int]:
+        """``append_many`` for a coroutine: the same batch and commit, the caller awaits a future
+        that the sequencer resolves (``call_soon_threadsafe``) once the batch is durable."""
+        if not entries:
+            return []
+        encoded = encode_for_log(entries)
+        loop = asyncio.get_running_loop()
+        with self._batch_lock:
+            if self._closing:
+                raise AuditLogError("audit log is closed; open a new AuditLog to append")
+            if self._failure is not None:
+                raise AuditLogError(f"audit log stopped after a failed write ({self._failure}); reopen it")
+            batch = self._open
+            position = len(batch.items)
+            batch.items.extend(encoded)
+            future = batch.waiters.get(loop)
+            if future is None:
+                future = batch.waiters[loop] = loop.create_future()
+            if not position:
+                self._work.set()
+        # Shielded: a cancelled caller must not cancel the future the rest of its batch awaits.
+        await asyncio.shield(future)
         if batch.error is not None:
             raise AuditLogError(f"audit entry was not stored: {batch.error}") from batch.error
         first = batch.first_index + position
@@ -170,6 +241,8 @@ class AuditLog:
             self.batches_written += 1
             self._dirty.set()
         batch.done.release()
+        if batch.waiters:
+            _wake(batch.waiters)
 
     # --- reading -----------------------------------------------------------------------------------------
 

@@ -1,15 +1,14 @@
-"""Re-hashing stored entries in bulk: the inner loop of full verification, one aligned range at a time.
+"""The row-by-row range scan: verification's fallback, and the one that names what is wrong.
 
 Verification splits the index space into ranges of ``2**k`` entries starting at
 multiples of ``2**k``. Each such range is a complete subtree of the RFC 9162
 tree, so its levels are exact slices of the whole tree's levels: ranges can be
 scanned in any order, in any process, and joined afterwards (see
-``MerkleTree.from_aligned_ranges``). The common case, an intact range, is
-checked with whole-list operations (``map`` over ``hashlib``) so no Python
-code runs per entry; only a range that fails a bulk check is walked row by row.
+``MerkleTree.from_aligned_ranges``). A range is first checked from column blobs
+(``bulk.py``); one that fails there is fetched here as rows (one join, ordered),
+checked with whole-list operations, and walked row by row to find the suspects.
 
-This module imports nothing heavy, so forked workers start quickly; they open
-their own database connection from a ``Source``.
+``Source`` tells a worker process how to open its own database connection.
 """
 
 from __future__ import annotations
@@ -168,13 +167,3 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def scan_range(source: Source, start: int, end: int) -> RangeScan:
-    """Worker entry point: open the store, fetch ``[start, end)`` and scan it."""
-    conn = source.connect()
-    try:
-        with collector_paused():
-            return scan_columns(start, fetch_columns(conn, source.backend == "postgresql", start, end))
-    finally:
-        conn.close()

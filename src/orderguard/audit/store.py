@@ -8,9 +8,9 @@ goes through SQLAlchemy Core.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -19,11 +19,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderguard.audit.scan import Source, StoredEntry
 from orderguard.storage.audit_tables import audit_checkpoints, audit_entries, audit_erasures, audit_payloads
+from orderguard.storage.engine import write_turn
 
-_ROWS_PER_STATEMENT = 256  # SQLite: one multi-row INSERT binds 768 values, under the oldest 999 limit
 _ENTRY_SQL = "INSERT INTO audit_entries (idx, leaf_hash, leaf) VALUES "
 _PAYLOAD_SQL = "INSERT INTO audit_payloads (idx, salt, payload) VALUES "
-_MANY_VALUES = ",".join(["(?, ?, ?)"] * _ROWS_PER_STATEMENT)
+_MAX_ROWS_PER_STATEMENT = 4096  # 12,288 bound values; capped lower when SQLite's variable limit is lower
 
 
 class BatchWriter:
@@ -33,6 +33,15 @@ class BatchWriter:
         self._proxy = engine.raw_connection()
         self._conn: Any = self._proxy.driver_connection
         self._postgres = engine.dialect.name == "postgresql"
+        self._turn = write_turn(engine)
+        # Statement texts for power-of-two row counts: any batch is a few of them, each compiled once.
+        self._statements: dict[tuple[str, int], str] = {}
+        self._max_rows = _MAX_ROWS_PER_STATEMENT
+        if not self._postgres:
+            sqlite_connection: Any = self._conn
+            variables = sqlite_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            while self._max_rows > 1 and 3 * self._max_rows > variables:
+                self._max_rows //= 2
 
     def write(
         self,
@@ -43,6 +52,17 @@ class BatchWriter:
         payloads: Sequence[bytes],
     ) -> None:
         """Insert the entry and payload rows (column by column, same order) and commit; on error roll back."""
+        with self._turn:  # the blackout-book writer shares SQLite's write lock (storage.engine.write_turn)
+            self._write(indexes, leaf_hashes, leaves, salts, payloads)
+
+    def _write(
+        self,
+        indexes: Sequence[int],
+        leaf_hashes: Sequence[bytes],
+        leaves: Sequence[bytes],
+        salts: Sequence[bytes],
+        payloads: Sequence[bytes],
+    ) -> None:
         cursor = self._conn.cursor()
         try:
             if self._postgres:
@@ -66,17 +86,28 @@ class BatchWriter:
             for row in zip(*columns, strict=True):
                 copy.write_row(row)
 
-    @staticmethod
-    def _insert(cursor: Any, head: str, *columns: Sequence[Any]) -> None:
-        # Multi-row statements: one sqlite3_step (and one GIL release) per 256 rows instead of per row.
-        rows = list(zip(*columns, strict=True))
-        whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
-        for start in range(0, whole, _ROWS_PER_STATEMENT):
-            cursor.execute(
-                head + _MANY_VALUES, list(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
-            )
-        if whole < len(rows):
-            cursor.executemany(head + "(?, ?, ?)", rows[whole:])
+    def _insert(
+        self, cursor: Any, head: str, first: Sequence[Any], second: Sequence[Any], third: Any
+    ) -> None:
+        # Few, large multi-row statements: each sqlite3_step releases the GIL and must win it back
+        # from busy callers (up to a switch interval), so the count of steps per batch is what costs.
+        # A batch of n rows is one statement per set bit of n (at most _max_rows rows each).
+        # bytearray, not bytes: sqlite3 binds exact int/float/str/bytearray directly but sends every
+        # bytes value through its adapter lookup first, which costs more than the copy (callgrind).
+        count = len(first)
+        values: list[Any] = [None] * (3 * count)
+        values[0::3], values[1::3], values[2::3] = first, map(bytearray, second), map(bytearray, third)
+        start = 0
+        while start < count:
+            rows = min(self._max_rows, 1 << ((count - start).bit_length() - 1))
+            cursor.execute(self._statement(head, rows), values[3 * start : 3 * (start + rows)])
+            start += rows
+
+    def _statement(self, head: str, rows: int) -> str:
+        text = self._statements.get((head, rows))
+        if text is None:
+            text = self._statements[head, rows] = head + ",".join(["(?,?,?)"] * rows)
+        return text
 
     def close(self) -> None:
         self._proxy.close()
@@ -94,6 +125,10 @@ class AuditStore:
             "SELECT idx, leaf_hash FROM audit_entries ORDER BY idx", batch
         ):
             yield idx, bytes(leaf_hash)
+
+    def leaf_hash_chunks(self, batch: int = 65_536) -> Iterator[list[tuple[int, bytes]]]:
+        """(idx, stored leaf hash) rows in index order, as lists of up to ``batch`` rows (no per-row work)."""
+        yield from self._raw_chunks("SELECT idx, leaf_hash FROM audit_entries ORDER BY idx", batch)
 
     def iter_entry_chunks(self, batch: int = 50_000) -> Iterator[list[StoredEntry]]:
         """Every entry with its payload (None once erased), in index order, as lists of up to ``batch`` rows.
@@ -184,7 +219,7 @@ class AuditStore:
         statement = insert(audit_checkpoints).values(
             size=size, key_name=key_name, note=note, created_at_ns=time.time_ns()
         )
-        with self.engine.begin() as conn:
+        with write_turn(self.engine), self.engine.begin() as conn:
             conn.execute(statement.on_conflict_do_nothing())
 
     def checkpoints(self) -> list[tuple[int, str, str]]:

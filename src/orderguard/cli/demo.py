@@ -108,7 +108,7 @@ def _serve(ctx: AppContext, host: str, port: int) -> None:
 
     from orderguard.api import create_app
 
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(ctx, own_process=True), host=host, port=port, log_level="warning")
 
 
 def _run_demo(config: Path, db: str, events: int, seed: int) -> AppContext:

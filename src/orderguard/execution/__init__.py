@@ -1,7 +1,8 @@
 """The sealed execution path: orders signed at the source, sealed to the connector, verified before a venue.
 
 Source: ``sign_order`` then ``seal`` (HPKE to the connector key, with the
-controls ``Attestation`` inside). Controls: ``attest_order`` / ``attest``.
+controls ``Attestation`` inside), or ``seal_in_session`` (envelope v2: one HPKE
+operation per ``SessionSealer`` session, AES-GCM per order). Controls: ``attest_order`` / ``attest``.
 Connector: ``ExecutionConnector.handle`` (``EnvelopeVerifier`` + replay cache
 + audit + venue adapter + drop copy). Compliance: ``ComplianceReviewDesk``.
 Keys: ``KeyStore`` / ``FileKeyStore``, ``KeyDirectory``, ``KeyCustody``.
@@ -23,6 +24,7 @@ from orderguard.execution.envelope import (
     SignedOrder,
     open_envelope,
     seal,
+    seal_in_session,
     sign_order,
     sign_orders,
 )
@@ -32,6 +34,7 @@ from orderguard.execution.keystore import FileKeyStore, KeyStore, KeyStoreError,
 from orderguard.execution.policy import ConnectorPolicy
 from orderguard.execution.replay import MemoryReplayCache, ReplayCache
 from orderguard.execution.review import ComplianceReviewDesk, ReviewRefusedError, ReviewRequest
+from orderguard.execution.session import SessionOpener, SessionSealer
 from orderguard.execution.signing import Approval, Context, Signer, approve
 from orderguard.execution.venue import ExchangeSimulator, VenueAdapter
 from orderguard.execution.verify import EnvelopeVerifier, Verification
@@ -68,6 +71,8 @@ __all__ = [
     "ReplayCache",
     "ReviewRefusedError",
     "ReviewRequest",
+    "SessionOpener",
+    "SessionSealer",
     "SignedOrder",
     "Signer",
     "VenueAdapter",
@@ -81,6 +86,7 @@ __all__ = [
     "open_drop_copy",
     "open_envelope",
     "seal",
+    "seal_in_session",
     "sign_order",
     "sign_orders",
 ]

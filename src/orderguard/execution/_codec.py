@@ -14,6 +14,7 @@ from typing import Final
 
 _U32: Final = struct.Struct(">I")
 _U64: Final = struct.Struct(">Q")
+_pack_u32: Final = _U32.pack
 MAX_FIELD: Final = 1 << 20  # no field of ours is near a megabyte; a bigger length is corruption
 
 
@@ -38,10 +39,10 @@ class Writer:
         return self
 
     def blob(self, data: bytes) -> Writer:
-        if len(data) > MAX_FIELD:
-            raise CodecError(f"field of {len(data)} bytes exceeds the {MAX_FIELD}-byte limit")
-        self._parts.append(_U32.pack(len(data)))
-        self._parts.append(data)
+        size = len(data)
+        if size > MAX_FIELD:
+            raise CodecError(f"field of {size} bytes exceeds the {MAX_FIELD}-byte limit")
+        self._parts += (_pack_u32(size), data)
         return self
 
     def text(self, value: str) -> Writer:

@@ -110,10 +110,19 @@ def attest(
     orders: tuple[AttestedOrder, ...], controls_key_id: str, key: Signer, issued_ns: int
 ) -> Attestation:
     """Sign the controls' decisions about ``orders`` (one order or a micro-batch)."""
+    return attest_encoded(orders, controls_key_id, key, issued_ns)[0]
+
+
+def attest_encoded(
+    orders: tuple[AttestedOrder, ...], controls_key_id: str, key: Signer, issued_ns: int
+) -> tuple[Attestation, bytes]:
+    """``attest``, with the attestation's encoding (``Attestation.encode()``) built from the same body."""
     if not 0 < len(orders) <= MAX_ENTRIES:
         raise ValueError(f"an attestation covers 1..{MAX_ENTRIES} orders, got {len(orders)}")
     body = Attestation.body(controls_key_id, issued_ns, orders)
-    return Attestation(controls_key_id, issued_ns, orders, sign(key, Context.ATTESTATION, body))
+    signature = sign(key, Context.ATTESTATION, body)
+    encoded = Writer().blob(body).blob(signature).getvalue()
+    return Attestation(controls_key_id, issued_ns, orders, signature), encoded
 
 
 def attest_order(

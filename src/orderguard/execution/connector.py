@@ -5,19 +5,25 @@ order id and nonce in the replay cache, append the verdict to the audit log
 (durable before anything executes), hand accepted orders to the venue
 adapter, and seal a drop copy of every order it could open to surveillance.
 Every acceptance and every refusal is audited with its reason code.
+``handle_many`` does the same for several envelopes with one durable audit
+commit for all their verdicts (``append_many`` when the sink has it); it is
+``judge_many`` (verify and claim, CPU only) followed by ``execute_judged``
+(audit, drop copies, venue), which a caller may run apart, e.g. so that one
+batch waits for its commit while the next one is judged.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from orderguard.domain import AuditAction, AuditEntry, AuditSink, Decision, Event, ReasonCode
-from orderguard.execution.dropcopy import DropCopy, seal_drop_copy
+from orderguard.execution.dropcopy import DropCopy, drop_copy_session, seal_drop_copy
 from orderguard.execution.replay import ReplayCache
 from orderguard.execution.venue import VenueAdapter
 from orderguard.execution.verify import EnvelopeVerifier, Verification
@@ -40,13 +46,26 @@ class ConnectorResult:
 
 
 @dataclass(frozen=True, slots=True)
+class JudgedBatch:
+    """Verdicts reached but not yet audited: nothing of these envelopes has executed."""
+
+    verdicts: list[tuple[Verification, Decision]]
+    times: list[int]
+    entries: list[AuditEntry]
+
+
+@dataclass(frozen=True, slots=True)
 class DropCopyRecipient:
     key_id: str
     public: X25519PublicKey
 
 
 class ExecutionConnector:
-    """Verifies, audits and forwards envelopes for one connector identity."""
+    """Verifies, audits and forwards envelopes for one connector identity; safe to call from threads.
+
+    Drop copies are sealed under short sessions (v2, one X25519 operation per session) unless
+    ``drop_copy_sessions`` is False (v1, one per copy).
+    """
 
     def __init__(
         self,
@@ -58,40 +77,86 @@ class ExecutionConnector:
         venue: VenueAdapter,
         surveillance: DropCopyRecipient | None = None,
         clock: Callable[[], int] = time.time_ns,
+        drop_copy_sessions: bool = True,
     ) -> None:
         self.connector_id = connector_id
         self._verifier = verifier
         self._replay = replay
         self._audit = audit
+        append_many: Callable[[list[AuditEntry]], list[int]] | None = getattr(audit, "append_many", None)
+        self._append_many = append_many or (lambda entries: [audit.append(e) for e in entries])
         self._venue = venue
         self._surveillance = surveillance
+        self._drop_session = (
+            drop_copy_session(surveillance.key_id, surveillance.public)
+            if surveillance is not None and drop_copy_sessions
+            else None
+        )
         self._clock = clock
+        self._claim_lock = threading.Lock()  # a replay claim is check-then-record: one at a time
 
-    def handle(self, envelope: bytes) -> ConnectorResult:
-        now = self._clock()
+    def handle(self, envelope: bytes, now_ns: int | None = None) -> ConnectorResult:
+        """Verify, claim, audit, then execute one envelope, judged at ``now_ns`` (default: the clock)."""
+        return self.handle_many([envelope], None if now_ns is None else [now_ns])[0]
+
+    def handle_many(
+        self, envelopes: Sequence[bytes], now_ns: Sequence[int] | None = None
+    ) -> list[ConnectorResult]:
+        """``handle`` for several envelopes: every verdict is durable (one commit) before any order leaves."""
+        return self.execute_judged(self.judge_many(envelopes, now_ns))
+
+    def judge_many(self, envelopes: Sequence[bytes], now_ns: Sequence[int] | None = None) -> JudgedBatch:
+        """Verify each envelope and claim the accepted ones in the replay cache; nothing is sent yet.
+
+        A claimed order that is never passed to ``execute_judged`` is lost, never sent twice.
+        """
+        times = list(now_ns) if now_ns is not None else [self._clock()] * len(envelopes)
+        if len(times) != len(envelopes):
+            raise ValueError(f"{len(envelopes)} envelopes but {len(times)} times")
+        verdicts = [self._judge(envelope, now) for envelope, now in zip(envelopes, times, strict=True)]
+        entries = [
+            self._audit_entry(envelope, verification, decision, now)
+            for envelope, (verification, decision), now in zip(envelopes, verdicts, times, strict=True)
+        ]
+        return JudgedBatch(verdicts, times, entries)
+
+    def execute_judged(self, judged: JudgedBatch) -> list[ConnectorResult]:
+        """Audit the verdicts (one durable commit), then seal the drop copies and send the accepted orders."""
+        indexes = self._append_many(judged.entries)
+        results = []
+        for (verification, decision), now, index in zip(judged.verdicts, judged.times, indexes, strict=True):
+            intent = verification.intent
+            # The drop copy comes before the venue: it is kept even if the venue fails.
+            drop_copy = self._drop_copy(verification, decision, now)
+            executions = self._venue.submit(intent, now) if decision.allowed and intent is not None else ()
+            results.append(
+                ConnectorResult(
+                    decision,
+                    verification.digest if intent is not None else None,
+                    intent.order_id if intent is not None else None,
+                    index,
+                    executions,
+                    drop_copy,
+                )
+            )
+        return results
+
+    def _judge(self, envelope: bytes, now: int) -> tuple[Verification, Decision]:
+        """The verification and the final decision (a verified order already seen is a replay)."""
         verification = self._verifier.verify(envelope, now)
         decision = verification.decision
         intent = verification.intent
         if decision.allowed:
             assert intent is not None
             assert verification.digest is not None
-            claimed = self._replay.claim(
-                intent.order_id, intent.nonce, verification.digest, intent.expires_ns, now
-            )
+            with self._claim_lock:
+                claimed = self._replay.claim(
+                    intent.order_id, intent.nonce, verification.digest, intent.expires_ns, now
+                )
             if not claimed:
                 message = f"order {intent.order_id} (or its nonce) was already accepted"
                 decision = Decision.deny(ReasonCode.REPLAYED, message)
-        index = self._audit.append(self._audit_entry(envelope, verification, decision, now))
-        drop_copy = self._drop_copy(verification, decision, now)  # before the venue: kept even if it fails
-        executions = self._venue.submit(intent, now) if decision.allowed and intent is not None else ()
-        return ConnectorResult(
-            decision,
-            verification.digest if intent is not None else None,
-            intent.order_id if intent is not None else None,
-            index,
-            executions,
-            drop_copy,
-        )
+        return verification, decision
 
     def _audit_entry(
         self, envelope: bytes, verification: Verification, decision: Decision, now: int
@@ -134,4 +199,5 @@ class ExecutionConnector:
             decided_ns=now,
             recipient_key_id=recipient.key_id,
             recipient=recipient.public,
+            session=self._drop_session,
         )

@@ -8,7 +8,10 @@ Drop copy v1 (``OGD1``)::
     ciphertext         blob     HPKE: enc || AEAD(canonical intent, originator key id,
                                 signature, outcome reason code, connector id, decided_ns)
 
-The header is the HPKE ``info``, as for envelopes. Only the surveillance
+The header is the HPKE ``info``, as for envelopes. Drop copy v2 (``OGD2``) seals
+the same plaintext under a session key, as envelope v2 does: ``session`` (blob)
+and ``sequence`` (u64) follow the digest, and the header is the AES-GCM
+associated data (``orderguard.execution.session``). Only the surveillance
 service holds the private key; compliance reads a copy through the
 approval-gated review desk (``orderguard.execution.review``).
 """
@@ -23,11 +26,21 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from orderguard.domain import ReasonCode
 from orderguard.execution._codec import CodecError, Reader, Writer
-from orderguard.execution.envelope import SUITE, EnvelopeError
+from orderguard.execution.envelope import EnvelopeError
 from orderguard.execution.intent import IntentError, OrderIntent
+from orderguard.execution.session import (
+    SUITE,
+    SessionOpener,
+    SessionSealer,
+    nonce_for,
+    open_message,
+)
 
 MAGIC: Final = b"OGD1"
+MAGIC_SESSION: Final = b"OGD2"
 INFO_PREFIX: Final = b"orderguard/drop-copy/v1\x00"
+INFO_PREFIX_SESSION: Final = b"orderguard/drop-copy/v2\x00"
+SESSION_WRAP_PREFIX: Final = b"orderguard/drop-copy-session/v2\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +57,23 @@ class DropCopyContents:
 
 @dataclass(frozen=True, slots=True)
 class DropCopy:
+    """A sealed drop copy; ``session`` is empty for v1, else the wrapped session key of a v2 copy."""
+
     recipient_key_id: str
     digest: bytes
     ciphertext: bytes
+    session: bytes = b""
+    sequence: int = 0
 
     def header(self) -> bytes:
-        return Writer().raw(MAGIC).text(self.recipient_key_id).blob(self.digest).getvalue()
+        writer = Writer().raw(MAGIC_SESSION if self.session else MAGIC)
+        writer.text(self.recipient_key_id).blob(self.digest)
+        if self.session:
+            writer.blob(self.session).u64(self.sequence)
+        return writer.getvalue()
 
     def info(self) -> bytes:
-        return INFO_PREFIX + self.header()
+        return (INFO_PREFIX_SESSION if self.session else INFO_PREFIX) + self.header()
 
     def to_bytes(self) -> bytes:
         return Writer().raw(self.header()).blob(self.ciphertext).getvalue()
@@ -61,13 +82,23 @@ class DropCopy:
     def from_bytes(cls, data: bytes) -> DropCopy:
         try:
             reader = Reader(data, "drop copy")
-            if reader.raw(4) != MAGIC:
-                raise EnvelopeError("drop copy: unknown format (magic is not OGD1)")
-            copy = cls(reader.text(), reader.blob(), reader.blob())
+            magic = reader.raw(4)
+            if magic not in (MAGIC, MAGIC_SESSION):
+                raise EnvelopeError("drop copy: unknown format (magic is neither OGD1 nor OGD2)")
+            key_id, digest = reader.text(), reader.blob()
+            session, sequence = (reader.blob(), reader.u64()) if magic == MAGIC_SESSION else (b"", 0)
+            copy = cls(key_id, digest, reader.blob(), session, sequence)
             reader.finish()
         except CodecError as exc:
             raise EnvelopeError(str(exc)) from None
+        if magic == MAGIC_SESSION and not session:
+            raise EnvelopeError("drop copy: an OGD2 copy carries no session key")
         return copy
+
+
+def drop_copy_session(recipient_key_id: str, recipient: X25519PublicKey) -> SessionSealer:
+    """A session for sealing drop copies to the surveillance key ``recipient_key_id`` (v2)."""
+    return SessionSealer(recipient_key_id, recipient, SESSION_WRAP_PREFIX)
 
 
 def seal_drop_copy(
@@ -81,7 +112,9 @@ def seal_drop_copy(
     decided_ns: int,
     recipient_key_id: str,
     recipient: X25519PublicKey,
+    session: SessionSealer | None = None,
 ) -> DropCopy:
+    """Seal a drop copy: single-shot HPKE (v1), or under ``session`` (v2) when given."""
     plaintext = (
         Writer()
         .blob(canonical)
@@ -92,16 +125,34 @@ def seal_drop_copy(
         .u64(decided_ns)
         .getvalue()
     )
+    if session is not None:
+        if session.recipient_key_id != recipient_key_id:
+            raise ValueError(f"drop copy session is for {session.recipient_key_id}, not {recipient_key_id}")
+        wrapped, sequence, cipher = session.next()
+        unsealed = DropCopy(recipient_key_id, digest, b"", wrapped, sequence)
+        ciphertext = cipher.encrypt(nonce_for(sequence), plaintext, unsealed.info())
+        return DropCopy(recipient_key_id, digest, ciphertext, wrapped, sequence)
     unsealed = DropCopy(recipient_key_id, digest, b"")
     return DropCopy(recipient_key_id, digest, SUITE.encrypt(plaintext, recipient, info=unsealed.info()))
 
 
-def open_drop_copy(copy: DropCopy, private_key: X25519PrivateKey) -> DropCopyContents:
-    """Decrypt a drop copy; an EnvelopeError if it was altered or sealed to another key."""
+def open_drop_copy(
+    copy: DropCopy, private_key: X25519PrivateKey, opener: SessionOpener | None = None
+) -> DropCopyContents:
+    """Decrypt a drop copy; an EnvelopeError if it was altered or sealed to another key.
+
+    ``opener`` keeps unwrapped v2 session keys between calls (else each v2 copy unwraps its own).
+    """
     try:
-        plaintext = SUITE.decrypt(copy.ciphertext, private_key, info=copy.info())
+        if copy.session:
+            sessions = opener or SessionOpener({copy.recipient_key_id: private_key}, SESSION_WRAP_PREFIX)
+            cipher = sessions.cipher(copy.recipient_key_id, copy.session)
+            plaintext = open_message(cipher, copy.sequence, copy.ciphertext, copy.info())
+        else:
+            plaintext = SUITE.decrypt(copy.ciphertext, private_key, info=copy.info())
     except (InvalidTag, ValueError) as exc:  # InvalidTag: altered, or sealed to another key
-        raise EnvelopeError(f"drop copy does not open with this key ({type(exc).__name__})") from None
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise EnvelopeError(f"drop copy does not open with this key ({detail})") from None
     try:
         reader = Reader(plaintext, "drop copy plaintext")
         canonical, key_id, signature = reader.blob(), reader.text(), reader.blob()

@@ -13,26 +13,42 @@ connector cannot open the envelope. Inside the ciphertext: the canonical
 intent, the originator's key id and signature (over this digest, or over a
 batch of digests that includes it), and the controls attestation.
 docs/execution.md justifies each clear field.
+
+Envelope v2 (``OGE2``) seals the same plaintext under a session key
+(``orderguard.execution.session``): after ``expires_ns`` come ``session`` (blob: the
+session key HPKE-wrapped to the connector key) and ``sequence`` (u64: the AES-GCM
+nonce counter), then ``ciphertext`` (blob: AES-256-GCM with the whole header as
+associated data). Same guarantees, one X25519 operation per session instead of per order.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from orderguard.execution._codec import CodecError, Reader, Writer
 from orderguard.execution.attestation import Attestation
 from orderguard.execution.intent import OrderIntent
+from orderguard.execution.session import (
+    SUITE,
+    SessionError,
+    SessionOpener,
+    SessionSealer,
+    nonce_for,
+    open_message,
+)
 from orderguard.execution.signing import Context, Signer, sign
 
 MAGIC: Final = b"OGE1"
+MAGIC_SESSION: Final = b"OGE2"
 INFO_PREFIX: Final = b"orderguard/envelope/v1\x00"
-SUITE: Final = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+INFO_PREFIX_SESSION: Final = b"orderguard/envelope/v2\x00"
+SESSION_WRAP_PREFIX: Final = b"orderguard/envelope-session/v2\x00"  # HPKE info of the wrapped session key
 DIGEST_BYTES: Final = 32
 MAX_BATCH: Final = 4096
 
@@ -60,7 +76,7 @@ class SignedOrder:
 def sign_order(intent: OrderIntent, key_id: str, key: Signer) -> SignedOrder:
     """The originator (or the desk service key it acts through) signs the intent's digest."""
     canonical = intent.canonical_bytes()
-    digest = intent.digest()
+    digest = hashlib.sha256(canonical).digest()
     return SignedOrder(intent, canonical, digest, key_id, sign(key, Context.ORDER, digest))
 
 
@@ -80,20 +96,28 @@ def sign_orders(intents: list[OrderIntent], key_id: str, key: Signer) -> list[Si
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """The sealed order as it travels: clear routing header plus HPKE ciphertext."""
+    """The sealed order as it travels: clear routing header plus ciphertext.
+
+    ``session`` is empty for a v1 (single-shot HPKE) envelope, else the wrapped session key of a
+    v2 envelope, whose ``sequence`` numbers it within the session.
+    """
 
     connector_key_id: str
     digest: bytes
     expires_ns: int
     ciphertext: bytes
+    session: bytes = b""
+    sequence: int = 0
 
     def header(self) -> bytes:
-        return (
-            Writer().raw(MAGIC).text(self.connector_key_id).blob(self.digest).u64(self.expires_ns).getvalue()
-        )
+        writer = Writer().raw(MAGIC_SESSION if self.session else MAGIC)
+        writer.text(self.connector_key_id).blob(self.digest).u64(self.expires_ns)
+        if self.session:
+            writer.blob(self.session).u64(self.sequence)
+        return writer.getvalue()
 
     def info(self) -> bytes:
-        return INFO_PREFIX + self.header()
+        return (INFO_PREFIX_SESSION if self.session else INFO_PREFIX) + self.header()
 
     def to_bytes(self) -> bytes:
         return Writer().raw(self.header()).blob(self.ciphertext).getvalue()
@@ -102,36 +126,64 @@ class Envelope:
     def from_bytes(cls, data: bytes) -> Envelope:
         try:
             reader = Reader(data, "envelope")
-            if reader.raw(4) != MAGIC:
-                raise EnvelopeError("envelope: unknown format (magic is not OGE1)")
-            envelope = cls(reader.text(), reader.blob(), reader.u64(), reader.blob())
+            magic = reader.raw(4)
+            if magic not in (MAGIC, MAGIC_SESSION):
+                raise EnvelopeError("envelope: unknown format (magic is neither OGE1 nor OGE2)")
+            key_id, digest, expires_ns = reader.text(), reader.blob(), reader.u64()
+            session, sequence = (reader.blob(), reader.u64()) if magic == MAGIC_SESSION else (b"", 0)
+            envelope = cls(key_id, digest, expires_ns, reader.blob(), session, sequence)
             reader.finish()
         except CodecError as exc:
             raise EnvelopeError(str(exc)) from None
         if len(envelope.digest) != DIGEST_BYTES:
             raise EnvelopeError(f"envelope: digest is {len(envelope.digest)} bytes, not {DIGEST_BYTES}")
+        if magic == MAGIC_SESSION and not session:
+            raise EnvelopeError("envelope: an OGE2 envelope carries no session key")
         return envelope
 
 
-def seal(
-    signed: SignedOrder,
-    attestation: Attestation | None,
-    connector_key_id: str,
-    connector_public: X25519PublicKey,
-) -> Envelope:
-    """Seal the signed order and its attestation to the connector's public key."""
-    plaintext = (
+def _plaintext(signed: SignedOrder, attestation: Attestation | bytes | None) -> bytes:
+    if isinstance(attestation, Attestation):
+        attestation = attestation.encode()
+    return (
         Writer()
         .blob(signed.canonical)
         .text(signed.key_id)
         .blob(signed.signature)
         .blob(signed.batch)
-        .blob(attestation.encode() if attestation is not None else b"")
+        .blob(attestation or b"")
         .getvalue()
     )
+
+
+def seal(
+    signed: SignedOrder,
+    attestation: Attestation | bytes | None,
+    connector_key_id: str,
+    connector_public: X25519PublicKey,
+) -> Envelope:
+    """Seal the signed order and its attestation to the connector's public key (v1, single-shot HPKE).
+
+    ``attestation`` may be given already encoded, as for ``seal_in_session``.
+    """
     unsealed = Envelope(connector_key_id, signed.digest, signed.intent.expires_ns, b"")
-    ciphertext = SUITE.encrypt(plaintext, connector_public, info=unsealed.info())
+    ciphertext = SUITE.encrypt(_plaintext(signed, attestation), connector_public, info=unsealed.info())
     return Envelope(connector_key_id, signed.digest, signed.intent.expires_ns, ciphertext)
+
+
+def seal_in_session(
+    signed: SignedOrder, attestation: Attestation | bytes | None, session: SessionSealer
+) -> Envelope:
+    """Seal the signed order and its attestation under ``session`` (v2): only the connector unwraps it.
+
+    ``attestation`` may be given already encoded (``Attestation.encode()``): a batch's
+    attestation is then encoded once, not once per order it covers.
+    """
+    wrapped, sequence, cipher = session.next()
+    expires_ns = signed.intent.expires_ns
+    unsealed = Envelope(session.recipient_key_id, signed.digest, expires_ns, b"", wrapped, sequence)
+    ciphertext = cipher.encrypt(nonce_for(sequence), _plaintext(signed, attestation), unsealed.info())
+    return Envelope(session.recipient_key_id, signed.digest, expires_ns, ciphertext, wrapped, sequence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +198,39 @@ class OpenedEnvelope:
 
 
 def open_envelope(envelope: Envelope, private_key: X25519PrivateKey) -> OpenedEnvelope:
-    """Decrypt with the connector's private key; any tampering is an EnvelopeError."""
+    """Decrypt a v1 envelope with the connector's private key; any tampering is an EnvelopeError."""
+    if envelope.session:
+        raise EnvelopeError("envelope: an OGE2 envelope opens through a session opener")
     try:
         plaintext = SUITE.decrypt(envelope.ciphertext, private_key, info=envelope.info())
     except (InvalidTag, ValueError) as exc:  # InvalidTag: altered, or sealed to another key
         message = f"envelope does not open with this connector key ({type(exc).__name__})"
         raise EnvelopeError(message) from None
+    return _opened(plaintext)
+
+
+def session_opener(connector_keys: Mapping[str, X25519PrivateKey]) -> SessionOpener:
+    """What opens v2 envelopes sealed to any of ``connector_keys``."""
+    return SessionOpener(connector_keys, SESSION_WRAP_PREFIX)
+
+
+def open_session_envelope(envelope: Envelope, opener: SessionOpener, raw: bytes = b"") -> OpenedEnvelope:
+    """Decrypt a v2 envelope: unwrap (or recall) its session key, then AES-GCM over the header.
+
+    ``raw``, the bytes ``envelope`` was parsed from, saves re-encoding the header: the codec has
+    one encoding per value, so its leading bytes are exactly ``header()``.
+    """
+    header_size = len(raw) - 4 - len(envelope.ciphertext)  # all but the ciphertext blob
+    info = INFO_PREFIX_SESSION + raw[:header_size] if raw else envelope.info()
+    try:
+        cipher = opener.cipher(envelope.connector_key_id, envelope.session)
+        plaintext = open_message(cipher, envelope.sequence, envelope.ciphertext, info)
+    except SessionError as exc:
+        raise EnvelopeError(f"envelope does not open with this connector key: {exc}") from None
+    return _opened(plaintext)
+
+
+def _opened(plaintext: bytes) -> OpenedEnvelope:
     try:
         reader = Reader(plaintext, "envelope plaintext")
         opened = OpenedEnvelope(reader.blob(), reader.text(), reader.blob(), reader.blob(), reader.blob())

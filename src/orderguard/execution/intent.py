@@ -164,8 +164,12 @@ class OrderIntent:
             raise IntentError(f"order intent: {exc}") from None
 
 
+# One encoder for every call: json.dumps with non-default options builds a new encoder each time.
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def _dumps(record: dict[str, object]) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _ENCODER.encode(record).encode("ascii")
 
 
 def _text(value: object, name: str) -> str:

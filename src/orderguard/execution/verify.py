@@ -18,7 +18,15 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from orderguard.domain import Decision, ReasonCode, Role
 from orderguard.execution._lru import VerifiedCache
 from orderguard.execution.attestation import Attestation
-from orderguard.execution.envelope import DIGEST_BYTES, Envelope, EnvelopeError, OpenedEnvelope, open_envelope
+from orderguard.execution.envelope import (
+    DIGEST_BYTES,
+    Envelope,
+    EnvelopeError,
+    OpenedEnvelope,
+    open_envelope,
+    open_session_envelope,
+    session_opener,
+)
 from orderguard.execution.intent import IntentError, OrderIntent, canonical_decimal
 from orderguard.execution.keys import DESK_OWNER_PREFIX, KeyDirectory, KeyPurpose, UsableKey
 from orderguard.execution.policy import ConnectorPolicy
@@ -45,9 +53,10 @@ class EnvelopeVerifier:
     """Opens and verifies envelopes for one connector.
 
     ``connector_keys`` holds the connector's current private key and, during a
-    rotation overlap, the previous one. Verified attestations and batch
-    signatures are remembered (bounded), so a micro-batch costs one signature
-    check however many orders it covers.
+    rotation overlap, the previous one. Verified attestations, batch
+    signatures and unwrapped session keys (v2 envelopes) are remembered
+    (bounded), so a micro-batch costs one signature check, and a session one
+    X25519 operation, however many orders it covers.
     """
 
     def __init__(
@@ -58,6 +67,7 @@ class EnvelopeVerifier:
         cache_size: int = 4096,
     ) -> None:
         self._connector_keys = dict(connector_keys)
+        self._sessions = session_opener(self._connector_keys)
         self._directory = directory
         self._policy = policy
         self._verified_attestations: VerifiedCache[Attestation] = VerifiedCache(cache_size)
@@ -80,7 +90,10 @@ class EnvelopeVerifier:
             )
             return Verification(_deny(ReasonCode.KEY_REVOKED, message), digest)
         try:
-            opened = open_envelope(envelope, private_key)
+            if envelope.session:
+                opened = open_session_envelope(envelope, self._sessions, data)
+            else:
+                opened = open_envelope(envelope, private_key)
             intent = OrderIntent.from_canonical(opened.canonical)
         except (EnvelopeError, IntentError) as exc:
             return Verification(_deny(ReasonCode.SEAL_INVALID, str(exc)), digest)

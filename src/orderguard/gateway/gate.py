@@ -3,6 +3,10 @@
 ``submit`` returns only after ``AuditSink.append`` has returned (durable). On "go" it spends the
 order's approval request, records the order for pre-clearance blackouts and, for a personal
 trade, spends the clearance. An order to an unapproved venue is blocked and alerted.
+
+The steps are also callable one by one (``decide``, then the audit append, then ``apply``), so
+that an asynchronous caller (the HTTP order route) can await the durable append on its event
+loop instead of parking a thread; ``submit`` is those steps in a row.
 """
 
 from __future__ import annotations
@@ -36,6 +40,39 @@ class GateResult:
         return self.decision.allowed
 
 
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """An order decided but not yet recorded: the check's result and the audit entry to append."""
+
+    check: CheckResult
+    entry: AuditEntry
+
+    @property
+    def decision(self) -> Decision:
+        return self.check.decision
+
+    @property
+    def books_client_order(self) -> bool:
+        """True if applying it only books a client order for blackouts (no approval, no clearance).
+
+        Those effects are in memory plus one blackout-book row, which a caller may write beside
+        the audit entry instead of after it.
+        """
+        account = self.check.account
+        return (
+            self.check.decision.allowed
+            and self.check.approval is None
+            and account is not None
+            and account.type is not AccountType.PERSONAL
+        )
+
+    @property
+    def has_effects(self) -> bool:
+        """False for a refusal that needs nothing applied (no route alert)."""
+        decision = self.check.decision
+        return decision.allowed or decision.reason is ReasonCode.VENUE_NOT_APPROVED
+
+
 class ControlsGate:
     """Order intake in front of execution: controls, then the audit log, then go / no go."""
 
@@ -49,6 +86,12 @@ class ControlsGate:
 
     def submit(self, order: OrderTicket, action: str = "submit_order") -> GateResult:
         """Decide, audit, then apply the decision's effects; the caller executes only if ``go``."""
+        decided = self.decide(order, action)
+        index = self.audit.append(decided.entry)
+        return GateResult(decided.decision, index, self.apply(order, decided))
+
+    def decide(self, order: OrderTicket, action: str = "submit_order") -> GateDecision:
+        """The decision and the audit entry that records it; in memory only, nothing is applied yet."""
         result = self.controls.check(order, action)
         decision = result.decision
         after = order.record()
@@ -63,29 +106,32 @@ class ControlsGate:
                 "quorum": request.quorum,
                 "break_glass_by": None if grant is None else grant.invoker,
             }
-        index = self.audit.append(
-            AuditEntry(
-                kind="order",
-                action=(AuditAction.CREATED if action == "submit_order" else AuditAction.MODIFIED)
-                if decision.allowed
-                else AuditAction.REFUSED,
-                object_id=order.order_id,
-                actor=order.actor,
-                ts=order.ts,
-                after=after,
-                ip=order.ip,
-                session_id=order.session_id,
-                decision="allow" if decision.allowed else "deny",
-                reason_code=decision.reason.value,
-                policy_ids=decision.policy_ids,
-            )
+        entry = AuditEntry(
+            kind="order",
+            action=(AuditAction.CREATED if action == "submit_order" else AuditAction.MODIFIED)
+            if decision.allowed
+            else AuditAction.REFUSED,
+            object_id=order.order_id,
+            actor=order.actor,
+            ts=order.ts,
+            after=after,
+            ip=order.ip,
+            session_id=order.session_id,
+            decision="allow" if decision.allowed else "deny",
+            reason_code=decision.reason.value,
+            policy_ids=decision.policy_ids,
         )
-        alerts: tuple[Alert, ...] = ()
+        return GateDecision(result, entry)
+
+    def apply(self, order: OrderTicket, decided: GateDecision) -> tuple[Alert, ...]:
+        """The decision's effects, once its entry is durable: spend approvals and clearances, book
+        the order for blackouts, or alert a blocked route. Returns the alerts raised."""
+        decision = decided.decision
         if decision.allowed:
-            self._went(order, result)
+            self._went(order, decided.check)
         elif decision.reason is ReasonCode.VENUE_NOT_APPROVED:
-            alerts = (self._route_alert(order, decision),)
-        return GateResult(decision, index, alerts)
+            return (self._route_alert(order, decision),)
+        return ()
 
     def _went(self, order: OrderTicket, result: CheckResult) -> None:
         controls = self.controls

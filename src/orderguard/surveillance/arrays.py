@@ -41,15 +41,16 @@ def group_order(groups: I64) -> I64:
     NumPy sorts 16-bit integers stably by radix; wider keys would take a comparison sort,
     several times slower on millions of rows.
     """
-    order = np.arange(len(groups), dtype=np.int64)
     top = int(groups.max()) if len(groups) else 0
+    order: I64 | None = None  # None: the identity, not materialised (the first pass reads groups as is)
     shift = 0
     while True:
-        digit = ((groups[order] >> shift) & 0xFFFF).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
+        current = groups if order is None else groups[order]
+        step = np.argsort(((current >> shift) & 0xFFFF).astype(np.uint16), kind="stable")
+        order = step if order is None else order[step]
         shift += 16
         if top >> shift == 0:
-            return order
+            return np.asarray(order, dtype=np.int64)
 
 
 def sorted_order(keys: I64, groups: I64 | None = None) -> I64:

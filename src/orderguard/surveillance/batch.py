@@ -122,7 +122,7 @@ def _prepare_columns(day: DayColumns, ctx: SurveillanceContext, rules: set[str])
     """Compute, once, the columns several detectors read (each is cached on the day)."""
     for name in ("actor", "account", "venue", "symbol"):
         day.coded(name)
-    _ = day.records, day.price, day.side
+    _ = day.side
     if rules & (ORDER_RULES | {"wash_trading"}):
         family_side_groups(day, ctx)
 

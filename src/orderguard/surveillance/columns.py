@@ -10,7 +10,7 @@ dictionary-encoded (``load.read_day``) costs no hashing at all.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from orderguard.domain.events import EventKind
 from orderguard.surveillance.arrays import dense_unique, expand_ranges, group_order, search, sorted_order
+from orderguard.surveillance.arrow_buffers import codes_of, mapped_codes
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -87,26 +88,6 @@ def _trusted_dictionary(table: pa.Table, name: str, array: pa.DictionaryArray) -
     return size <= CHECKED_DICTIONARY and pc.count_distinct(array.dictionary, mode="all").as_py() == size
 
 
-def _codes(indices: pa.Array) -> I32:
-    """Dictionary indices as int32 codes, -1 for null.
-
-    Read straight from the Arrow buffers: one copy, then the validity bitmap unpacked
-    and applied in place (Arrow's is_valid/fill_null would copy the column twice more).
-    """
-    n = len(indices)
-    values = indices.buffers()[1]
-    if values is None or not n:
-        return np.full(n, -1, dtype=np.int32)
-    width = np.dtype(indices.type.to_pandas_dtype())
-    raw = np.frombuffer(values, dtype=width, count=n, offset=indices.offset * width.itemsize)
-    codes = raw.astype(np.int32)  # a dictionary never holds 2**31 values
-    if indices.null_count:
-        bitmap = np.frombuffer(indices.buffers()[0], dtype=np.uint8)
-        valid = np.unpackbits(bitmap, count=indices.offset + n, bitorder="little")[indices.offset :]
-        codes[valid == 0] = -1
-    return codes
-
-
 class DayColumns:
     """Events sorted by (ts, seq) as columns. Build with ``from_table``."""
 
@@ -145,10 +126,10 @@ class DayColumns:
     def _index_in(self, name: str, values: list[str]) -> npt.NDArray[np.int8]:
         column = self.column(name)
         if pa.types.is_dictionary(column.type):
-            # Look the few dictionary values up once; the trailing -1 is where null codes point.
+            # Look the few dictionary values up once, then one gather per row.
             found = pc.index_in(column.dictionary, value_set=pa.array(values))
-            lookup = np.append(np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False)), -1)
-            return np.asarray(lookup.astype(np.int8)[_codes(column.indices)])
+            lookup = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False)).astype(np.int8)
+            return mapped_codes(column.indices, lookup)
         found = pc.index_in(column, value_set=pa.array(values))
         return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
 
@@ -192,8 +173,33 @@ class DayColumns:
 
     @cached_property
     def records(self) -> I64:
-        """records with nulls as -1."""
+        """records with nulls as -1 (a whole-column copy: detectors read ``records_at`` instead)."""
         return np.asarray(pc.fill_null(self.column("records"), -1).to_numpy(zero_copy_only=False))
+
+    def records_at(self, positions: I64) -> I64:
+        """records at some positions, nulls as -1, gathered from the Arrow buffer (no whole-column copy)."""
+        found: I64 = self._numbers_at("records", positions, np.dtype(np.int64), -1)
+        return found
+
+    def price_at(self, positions: I64) -> F64:
+        """price at some positions, nulls as NaN, gathered from the Arrow buffer (no whole-column copy)."""
+        found: F64 = self._numbers_at("price", positions, np.dtype(np.float64), np.nan)
+        return found
+
+    def _numbers_at(self, name: str, positions: I64, dtype: np.dtype[Any], missing: float) -> Any:
+        column = self.column(name)
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            taken = pc.fill_null(column.take(pa.array(positions, type=pa.int64())), missing)
+            return np.asarray(taken.to_numpy(zero_copy_only=False), dtype=dtype)
+        width = np.dtype(column.type.to_pandas_dtype())
+        offset = column.offset * width.itemsize
+        values = np.frombuffer(column.buffers()[1], dtype=width, count=len(column), offset=offset)
+        result = values[positions].astype(dtype, copy=False)
+        if column.null_count and len(positions):
+            bitmap = np.frombuffer(column.buffers()[0], dtype=np.uint8)
+            at = positions + column.offset
+            result[((bitmap[at >> 3] >> (at & 7).astype(np.uint8)) & 1) == 0] = missing
+        return result
 
     def coded(self, name: str) -> Coded:
         """The dictionary encoding of a string column (computed once per column)."""
@@ -204,7 +210,7 @@ class DayColumns:
                 if pa.types.is_dictionary(column.type):
                     column = column.cast(column.type.value_type)
                 column = column.dictionary_encode()
-            cache[name] = Coded(_codes(column.indices), column.dictionary)
+            cache[name] = Coded(codes_of(column.indices), column.dictionary)
         return cache[name]
 
     def present(self, name: str) -> BOOL:
@@ -253,6 +259,7 @@ class GroupIndex:
 
     def __init__(self, positions: I64, groups: I64, n: int) -> None:
         self.n = max(n, 1)
+        self.ascending_input = bool(np.all(positions[1:] > positions[:-1]))
         keys = groups.astype(np.int64) * self.n + positions
         order = sorted_order(keys, groups.astype(np.int64))
         self.order = order
@@ -264,6 +271,35 @@ class GroupIndex:
         """Index into this index of the first row of ``groups`` with position >= lo_pos."""
         groups = groups.astype(np.int64)
         return search(self.keys, groups * self.n + lo_pos, groups=groups)
+
+    def window_first(self, ts: I64, window_ns: int) -> I64:
+        """Per row of this index: the index of the first row of its group with ts > its ts - window_ns.
+
+        ``ts`` is per row of this index (group order; non-decreasing within a group, as positions
+        are). One searchsorted with ascending probes over (group rank, time) keys when those fit
+        62 bits (few groups, or a short span); else over (group rank, row in position order) keys,
+        the window's start found among the rows in position order first.
+        """
+        m = len(self.groups)
+        if not m:
+            return np.empty(0, dtype=np.int64)
+        rank = np.zeros(m, dtype=np.int64)
+        np.cumsum(self.groups[1:] != self.groups[:-1], out=rank[1:])
+        low = int(ts.min())
+        span = int(ts.max()) - low + 2  # so a probe just below a group's keys is above the previous group's
+        if (int(rank[-1]) + 1) * span < 1 << 62:
+            base = rank * span
+            keys = base + (ts - low)
+            probes = base + np.maximum(ts - low - window_ns, -1)
+            return np.asarray(np.searchsorted(keys, probes, side="right"), dtype=np.int64)
+        # Each row's rank in position order: its input index when the input came in position order.
+        ranks = self.order if self.ascending_input else np.argsort(np.argsort(self.positions))
+        by_position = np.empty(m, dtype=np.int64)
+        by_position[ranks] = ts  # ascending
+        base = rank * (m + 1)
+        keys = base + ranks
+        probes = base + search(by_position, ts - window_ns, "right")
+        return np.asarray(np.searchsorted(keys, probes, side="left"), dtype=np.int64)
 
     def range(self, groups: I64, lo_pos: I64, hi_pos: I64) -> tuple[I64, I64]:
         """Index range [lo, hi) into this index of the rows of ``groups`` with lo_pos <= pos < hi_pos."""

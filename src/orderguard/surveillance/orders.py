@@ -75,23 +75,42 @@ class OrderLifecycle:
 
 
 def _completions(end: I64, e_pos: I64, e_owner: I64, qty: F64, c_qty: F64) -> None:
-    """end[c] = min(end[c], position of the execution that brings c's executed quantity to c's quantity)."""
+    """end[c] = min(end[c], position of the execution that brings c's executed quantity to c's quantity).
+
+    Nearly every order is completed, if at all, by its last execution: with positive quantities
+    (intake's rule) that is the case exactly when all its executions reach the quantity and all
+    but the last do not. Per-order sums (added in position order, as the stream adds them) and
+    last executions need no sort; only the orders filled before their last execution
+    (overfills) are sorted by owner, and every order when a quantity is not positive.
+    """
     if not len(e_pos):
         return
-    # Most orders fill at once: a lone execution completes its order iff it reaches the quantity.
-    lone = np.bincount(e_owner, minlength=len(end))[e_owner] == 1
-    done = lone & (qty[e_pos] >= c_qty[e_owner])
-    np.minimum.at(end, e_owner[done], e_pos[done])
-    e_pos, e_owner = e_pos[~lone], e_owner[~lone]
-    if not len(e_pos):
+    e_qty = qty[e_pos]
+    if not bool(np.all(e_qty > 0)):
+        _first_reaching(end, e_pos, e_owner, e_qty, c_qty)
         return
-    order = np.argsort(e_owner, kind="stable")  # nearly sorted already: fills follow their order
-    owner, pos = e_owner[order], e_pos[order]
-    e_qty = qty[pos]
-    total = np.cumsum(e_qty)
+    executed = np.bincount(e_owner, weights=e_qty, minlength=len(end))
+    last = np.full(len(end), -1, dtype=np.int64)
+    np.maximum.at(last, e_owner, e_pos)  # the last execution of each order
+    has = np.flatnonzero(last >= 0)
+    before_last = executed[has] - qty[last[has]]
+    by_last = has[(executed[has] >= c_qty[has]) & (before_last < c_qty[has])]
+    end[by_last] = np.minimum(end[by_last], last[by_last])
+    earlier = np.zeros(len(end), dtype=bool)
+    earlier[has[before_last >= c_qty[has]]] = True
+    rows = np.flatnonzero(earlier[e_owner])
+    if len(rows):
+        _first_reaching(end, e_pos[rows], e_owner[rows], e_qty[rows], c_qty)
+
+
+def _first_reaching(end: I64, e_pos: I64, e_owner: I64, e_qty: F64, c_qty: F64) -> None:
+    """end[c] = min(end[c], first position where c's running executed quantity reaches c_qty), by sorting."""
+    order = np.argsort(e_owner, kind="stable")  # position order within each order
+    owner, pos, amount = e_owner[order], e_pos[order], e_qty[order]
+    total = np.cumsum(amount)
     first_of = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     seg = np.repeat(first_of, np.diff(np.r_[first_of, len(owner)]))
-    executed = total - (total[seg] - e_qty[seg])
+    executed = total - (total[seg] - amount[seg])
     complete = executed >= c_qty[owner]
     np.minimum.at(end, owner[complete], pos[complete])
 

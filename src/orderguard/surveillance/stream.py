@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import pickle
 from collections import deque
-from collections.abc import Callable
 from functools import partial
 from typing import Any, Final
 
@@ -21,10 +20,11 @@ from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.context import SurveillanceContext
 from orderguard.surveillance.custom_rules import CustomRule
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import Detector, StreamHandler
 from orderguard.surveillance.registry import build_detectors
 
-SNAPSHOT_MAGIC: Final = b"orderguard-stream-snapshot-v1\n"
+# v2: the detectors' state layouts of the per-kind handlers; a v1 snapshot is refused, not misread.
+SNAPSHOT_MAGIC: Final = b"orderguard-stream-snapshot-v2\n"
 
 
 class OutOfOrderEventError(ValueError):
@@ -68,26 +68,36 @@ class StreamEngine:
         self.ctx = SurveillanceContext.from_config(firm)
         self.detectors: list[Detector] = build_detectors(self.ctx, rules)
         self.custom = custom
-        self.last: tuple[int, int] | None = None
         self.seen = 0
-        # Per kind, once: the observe callables of only the detectors and rules that read that kind.
-        self._handlers: dict[EventKind, tuple[Callable[[Event], list[Alert]], ...]] = {
+        # (ts, seq) of the latest event as two ints: no tuple per event.
+        self._last_ts = self._last_seq = -1
+        self._started = False
+        # Per kind, once: the handlers of only the detectors and rules that read that kind.
+        tables = [d.stream_handlers() for d in self.detectors]
+        self._handlers: dict[EventKind, tuple[StreamHandler, ...]] = {
             kind: (
-                *(d.observe for d in self.detectors if kind in d.kinds),
+                *(table[kind] for table in tables if kind in table),
                 *(partial(r.observe, ctx=self.ctx) for r in custom if kind in r.kinds),
             )
             for kind in EventKind
         }
 
+    @property
+    def last(self) -> tuple[int, int] | None:
+        """(ts, seq) of the latest event seen, None before the first."""
+        return (self._last_ts, self._last_seq) if self._started else None
+
     def observe(self, event: Event) -> list[Alert]:
         """The alerts this event makes decidable (empty for most events)."""
-        ts, seq, last = event.ts, event.seq, self.last
-        if last is not None and (ts < last[0] or (ts == last[0] and seq <= last[1])):
+        ts = event.ts
+        if ts <= self._last_ts and self._started and (ts < self._last_ts or event.seq <= self._last_seq):
             raise OutOfOrderEventError(
-                f"event {event.event_id!r} at (ts={ts}, seq={seq}) is not after the previous "
-                f"event (ts={last[0]}, seq={last[1]}); feed events in (ts, seq) order"
+                f"event {event.event_id!r} at (ts={ts}, seq={event.seq}) is not after the previous "
+                f"event (ts={self._last_ts}, seq={self._last_seq}); feed events in (ts, seq) order"
             )
-        self.last = (ts, seq)
+        self._last_ts = ts
+        self._last_seq = event.seq
+        self._started = True
         self.seen += 1
         alerts: list[Alert] = []
         for handler in self._handlers[event.kind]:
@@ -120,5 +130,6 @@ class StreamEngine:
         for detector in self.detectors:
             detector.state = states[detector.rule]
         last = payload["last"]
-        self.last = None if last is None else (int(last[0]), int(last[1]))
+        self._started = last is not None
+        self._last_ts, self._last_seq = (-1, -1) if last is None else (int(last[0]), int(last[1]))
         self.seen = int(payload["seen"])

@@ -2,25 +2,52 @@
 
 The gate audits its decision before anything executes; the connector audits its own verdict.
 Order ids are reserved first, so a repeated id is refused instead of entered twice.
+
+``submit`` blocks its thread on each durable write; ``submit_async`` (the HTTP order route) runs
+the same steps as a coroutine: the in-memory decision on the event loop, the audit entry and the
+blackout-book row awaited together (futures resolved by the group-commit threads, no thread
+parked per order), and only work that blocks on I/O (large and personal orders, route alerts,
+the sealed execution path) in a thread. Either way an order is recorded durably before it goes
+to the venue and before the caller hears that it was accepted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
 
 from orderguard.approvals.model import SensitiveAction
 from orderguard.domain import AccountType, AuditAction, AuditEntry, AuditSink, Decision, Event, ReasonCode
 from orderguard.domain.alerts import Alert
+from orderguard.gateway.gate import GateResult
 from orderguard.gateway.orders import OrderTicket
+from orderguard.gateway.preclearance_store import InMemoryPreClearanceStore
 from orderguard.gateway.stack import ControlsStack
 from orderguard.wiring.execution_path import ExecutionPath
+from orderguard.wiring.group_commit import GroupCommitPreClearanceStore
 from orderguard.wiring.sinks import BookedOrder, OrderBook
 
 if TYPE_CHECKING:
+    from orderguard.approvals.model import ApprovalRequest
     from orderguard.cases.state import ResponseState
+
+T = TypeVar("T")
+# Threads for the parts of an async submit that block (execution waits on several durable appends):
+# enough that orders waiting on one commit do not queue behind each other.
+BLOCKING_THREADS = 64
+
+
+@runtime_checkable
+class AsyncAuditSink(Protocol):
+    """An audit sink that a coroutine can await (``orderguard.audit.log.AuditLog``)."""
+
+    def append(self, entry: AuditEntry) -> int: ...
+
+    async def append_async(self, entry: AuditEntry) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,55 +79,137 @@ class OrderDesk:
         self.audit = audit
         self.book = book
         self.execution = execution
+        self._threads: ThreadPoolExecutor | None = None
+        self._awaitable_audit = isinstance(audit, AsyncAuditSink)  # a Protocol check: once, not per order
 
     def submit(self, ticket: OrderTicket) -> OrderOutcome:
+        """Enter an order: refused, or decided and audited by the gate, then executed if it may go."""
+        placeholder, refusal = self._admit(ticket)
+        if refusal is not None:
+            return self._refused(placeholder, refusal, self._refuse(ticket, refusal))
+        request = self._approval_request(ticket)
+        result = self.controls.gate.submit(ticket)
+        self._book(placeholder, result)
+        return self._outcome(placeholder, result, self._execute(placeholder, result, request))
+
+    async def submit_async(self, ticket: OrderTicket) -> OrderOutcome:
+        """``submit`` as a coroutine: same steps and guarantees, without a thread parked per order."""
+        audit = cast("AsyncAuditSink", self.audit)
+        store = self.controls.preclearance.store
+        writer = store.writer if isinstance(store, GroupCommitPreClearanceStore) else None
+        account = self.controls.controls.accounts.get(ticket.account)
+        if (
+            not self._awaitable_audit
+            or (writer is None and not isinstance(store, InMemoryPreClearanceStore))  # its writes block
+            or account is None
+            or account.type is AccountType.PERSONAL  # spends a clearance: SQL writes
+            or ticket.notional > self.controls.config.controls.large_order_notional  # reads approvals
+        ):
+            return await self._in_thread(self.submit, ticket)
+        placeholder, refusal = self._admit(ticket)
+        if refusal is not None:
+            index = await audit.append_async(self._refusal(ticket, refusal))
+            return self._refused(placeholder, refusal, index)
+        gate = self.controls.gate
+        decided = gate.decide(ticket)
+        if decided.books_client_order:
+            # Booking's one SQL write (a blackout row) is queued first and committed beside the
+            # audit entry; the order answers (and executes) only once both are durable.
+            if writer is None:  # an in-memory blackout book: nothing to wait for
+                alerts = gate.apply(ticket, decided)
+                index = await audit.append_async(decided.entry)
+            else:
+                with writer.deferred() as pending:
+                    alerts = gate.apply(ticket, decided)
+                index = await audit.append_async(decided.entry)
+                await writer.wait_async(pending)
+        else:
+            index = await audit.append_async(decided.entry)
+            alerts = await self._in_thread(gate.apply, ticket, decided) if decided.has_effects else ()
+        result = GateResult(decided.decision, index, alerts)
+        self._book(placeholder, result)
+        executions: tuple[Event, ...] = ()
+        if result.go and self.execution is not None:
+            executions = await self._in_thread(self._execute, placeholder, result, None)
+        return self._outcome(placeholder, result, executions)
+
+    def _admit(self, ticket: OrderTicket) -> tuple[BookedOrder, Decision | None]:
+        """Reserve the order id and check the actor's standing: the booked order and any refusal."""
         placeholder = BookedOrder(ticket, "pending", "", -1)
         if not self.book.put(placeholder):
             decision = Decision.deny(ReasonCode.REPLAYED, f"order id {ticket.order_id} was already entered")
-            return OrderOutcome(ticket.order_id, False, decision, self._refuse(ticket, decision))
+            # The id belongs to the earlier order: this placeholder stays out of the book.
+            return placeholder, decision
         if self.responses is not None:
             standing = self.responses.check_order(
                 ticket.actor, symbol=ticket.symbol, account=ticket.account, venue=ticket.venue
             )
             if not standing.allowed:
-                placeholder.status, placeholder.reason = "refused", standing.reason.value
-                placeholder.audit_index = self._refuse(ticket, standing)
-                return OrderOutcome(ticket.order_id, False, standing, placeholder.audit_index)
-        request = None
-        if ticket.notional > self.controls.config.controls.large_order_notional:
-            # Remember the approvers before the gate spends the request.
-            request = (
-                self.controls.approvals.store.get(ticket.approval_request_id)
-                if ticket.approval_request_id
-                else self.controls.approvals.store.by_object(SensitiveAction.LARGE_ORDER, ticket.order_id)
-            )
-        result = self.controls.gate.submit(ticket)
+                return placeholder, standing
+        return placeholder, None
+
+    @staticmethod
+    def _refused(placeholder: BookedOrder, decision: Decision, index: int) -> OrderOutcome:
+        placeholder.status, placeholder.reason = "refused", decision.reason.value
+        placeholder.audit_index = index
+        return OrderOutcome(placeholder.ticket.order_id, False, decision, index)
+
+    def _approval_request(self, ticket: OrderTicket) -> ApprovalRequest | None:
+        """A large order's approval request, read before the gate spends it (for the approvers)."""
+        if ticket.notional <= self.controls.config.controls.large_order_notional:
+            return None
+        store = self.controls.approvals.store
+        if ticket.approval_request_id:
+            return store.get(ticket.approval_request_id)
+        return store.by_object(SensitiveAction.LARGE_ORDER, ticket.order_id)
+
+    @staticmethod
+    def _book(placeholder: BookedOrder, result: GateResult) -> None:
+        """The gate's decision on the booked order: accepted or refused, at its audit index."""
         placeholder.audit_index = result.audit_index
         placeholder.reason = result.decision.reason.value
-        if not result.go:
-            placeholder.status = "refused"
-            return OrderOutcome(
-                ticket.order_id, False, result.decision, result.audit_index, alerts=result.alerts
-            )
-        placeholder.status = "accepted"
-        executions: tuple[Event, ...] = ()
+        placeholder.status = "accepted" if result.go else "refused"
+
+    def _execute(
+        self, placeholder: BookedOrder, result: GateResult, request: ApprovalRequest | None
+    ) -> tuple[Event, ...]:
+        """Send an accepted order down the sealed path (when wired); its fills, if any."""
+        ticket = placeholder.ticket
         account = self.controls.controls.accounts.get(ticket.account)
         # A personal trade is executed at the employee's own broker; pre-clearance was its control.
-        if self.execution is not None and account is not None and account.type is not AccountType.PERSONAL:
-            approvers = sorted(request.current_approvers()) if request is not None else []
-            connector = self.execution.execute(ticket, result.decision, approvers)
-            if connector.accepted:
-                executions = connector.executions
-                if sum(e.qty or 0.0 for e in executions) >= ticket.qty:
-                    placeholder.status = "executed"
-                    # Fully filled: the pre-clearance blackout on the symbol ends a window from now.
-                    last_fill = max((e.ts for e in executions), default=ticket.ts)
-                    self.controls.preclearance.order_done(ticket.order_id, last_fill)
-                else:
-                    placeholder.status = "partially executed"
-            else:
-                placeholder.reason = connector.decision.reason.value
-        return OrderOutcome(ticket.order_id, True, result.decision, result.audit_index, executions)
+        if self.execution is None or account is None or account.type is AccountType.PERSONAL:
+            return ()
+        approvers = sorted(request.current_approvers()) if request is not None else []
+        connector = self.execution.execute(ticket, result.decision, approvers)
+        if not connector.accepted:
+            placeholder.reason = connector.decision.reason.value
+            return ()
+        executions = connector.executions
+        if sum(e.qty or 0.0 for e in executions) >= ticket.qty:
+            placeholder.status = "executed"
+            # Fully filled: the pre-clearance blackout on the symbol ends a window from now.
+            last_fill = max((e.ts for e in executions), default=ticket.ts)
+            self.controls.preclearance.order_done(ticket.order_id, last_fill)
+        else:
+            placeholder.status = "partially executed"
+        return executions
+
+    @staticmethod
+    def _outcome(placeholder: BookedOrder, result: GateResult, executions: tuple[Event, ...]) -> OrderOutcome:
+        return OrderOutcome(
+            placeholder.ticket.order_id,
+            result.go,
+            result.decision,
+            result.audit_index,
+            executions,
+            result.alerts,
+        )
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """Run blocking work (durable appends it waits on) on the desk's threads, off the event loop."""
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="order-desk")
+        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
     def cancel(
         self, order_id: str, actor: str, *, ip: str | None = None, session_id: str | None = None
@@ -137,20 +246,22 @@ class OrderDesk:
 
     def _refuse(self, ticket: OrderTicket, decision: Decision) -> int:
         """Audit a refusal made before the gate (duplicate id, suspension, blocked pattern)."""
-        return self.audit.append(
-            AuditEntry(
-                kind="order",
-                action=AuditAction.REFUSED,
-                object_id=ticket.order_id,
-                actor=ticket.actor,
-                ts=ticket.ts,
-                after=ticket.record(),
-                ip=ticket.ip,
-                session_id=ticket.session_id,
-                decision="deny",
-                reason_code=decision.reason.value,
-                policy_ids=decision.policy_ids,
-            )
+        return self.audit.append(self._refusal(ticket, decision))
+
+    @staticmethod
+    def _refusal(ticket: OrderTicket, decision: Decision) -> AuditEntry:
+        return AuditEntry(
+            kind="order",
+            action=AuditAction.REFUSED,
+            object_id=ticket.order_id,
+            actor=ticket.actor,
+            ts=ticket.ts,
+            after=ticket.record(),
+            ip=ticket.ip,
+            session_id=ticket.session_id,
+            decision="deny",
+            reason_code=decision.reason.value,
+            policy_ids=decision.policy_ids,
         )
 
     def _may_cancel(self, ticket: OrderTicket, actor: str, now: int) -> Decision:

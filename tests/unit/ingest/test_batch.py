@@ -151,6 +151,22 @@ class TestEvents:
         assert events[1].qty is None
         assert events[3].records == 3
 
+    def test_an_empty_side_where_none_is_needed_reads_as_no_side(self, tmp_path: Path) -> None:
+        """A view with ``"side": ""`` passes validation and becomes an event without a side (no crash)."""
+        view = {
+            "event_id": "v1",
+            "ts": "2026-11-20T14:30:00Z",
+            "kind": "order_view",
+            "actor": "bob",
+            "account": "C-PENSION-1",
+            "order_id": "O-1",
+            "records": 1,
+            "side": "",
+        }
+        events = list(read_events([write(tmp_path, [view], "jsonl")]).iter_events())
+        assert events[0].kind is EventKind.ORDER_VIEW
+        assert events[0].side is None
+
     def test_batch_from_events_round_trips(self, tmp_path: Path) -> None:
         """batch_from_events(iter_events()) rebuilds the same table."""
         batch = read_events([write(tmp_path, MIXED, "jsonl")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,3 +81,62 @@ class TestGroupCommitPreClearanceStore:
         writer.close()
         snapshot = SqlPreClearanceStore(engine).snapshot()
         assert [s.order_id for s in snapshot.client_orders] == ["O-9"]
+
+    def test_an_orders_end_is_queued_without_waiting_and_committed_by_close(self, engine: Engine) -> None:
+        """An order's end (working=False) returns before its commit; close() still writes it last."""
+        writer = BlackoutBookWriter(engine)
+        store = GroupCommitPreClearanceStore(SqlPreClearanceStore(engine), writer)
+        store.save_client_order(ClientOrderState("O-7", "MSFT", "equities", True, 5))
+        assert _rows(engine) == {"O-7": (True, 5)}  # the start is durable before save returns
+        store.save_client_order(ClientOrderState("O-7", "MSFT", "equities", False, 9))
+        writer.close()
+        assert _rows(engine) == {"O-7": (False, 9)}
+
+
+class TestDeferredWrites:
+    def test_deferred_saves_queue_and_are_awaited_durable(self, engine: Engine) -> None:
+        """Saves inside ``deferred()`` only queue; after ``wait_async`` every row is committed."""
+        writer = BlackoutBookWriter(engine)
+
+        async def main() -> list[str]:
+            waits = []
+            for n in range(50):
+                with writer.deferred() as pending:
+                    writer.save(ClientOrderState(f"O-{n}", "AAPL", "equities", True, n))
+                assert len(pending) == 1
+                waits.append(writer.wait_async(pending))
+            await asyncio.gather(*waits)
+            return sorted(_rows(engine))
+
+        assert asyncio.run(main()) == sorted(f"O-{n}" for n in range(50))
+        assert writer.transactions < 50
+        writer.close()
+
+    def test_outside_deferred_a_save_still_blocks_until_durable(self, engine: Engine) -> None:
+        """The context only covers saves made inside it: a later save waits for its commit again."""
+        writer = BlackoutBookWriter(engine)
+
+        async def main() -> None:
+            with writer.deferred() as pending:
+                writer.save(ClientOrderState("O-1", "AAPL", None, True, 1))
+            await writer.wait_async(pending)
+
+        asyncio.run(main())
+        writer.save(ClientOrderState("O-2", "AAPL", None, True, 2))
+        assert set(_rows(engine)) == {"O-1", "O-2"}
+        writer.close()
+
+    def test_a_failed_deferred_write_reaches_the_awaiting_caller(self, engine: Engine) -> None:
+        """A write the database refuses raises in ``wait_async``."""
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE blackout_orders")
+        writer = BlackoutBookWriter(engine)
+
+        async def main() -> None:
+            with writer.deferred() as pending:
+                writer.save(ClientOrderState("O-1", "AAPL", None, True, 1))
+            await writer.wait_async(pending)
+
+        with pytest.raises(Exception, match="blackout_orders"):
+            asyncio.run(main())
+        writer.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from orderguard.api.deps import Allowed, Caller, Ctx, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
@@ -55,16 +55,19 @@ def ticket_of(body: OrderIn, caller: Caller, ts: int) -> OrderTicket:
 
 
 @router.post("", response_model=OrderResult, responses=ERROR_RESPONSES, openapi_extra=SUBMIT.openapi())
-def submit_order(body: OrderIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(SUBMIT))]) -> OrderResult:
+async def submit_order(
+    body: OrderIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(SUBMIT))]
+) -> Response:
     """Enter an order: controls decide and audit; if accepted it is sealed and sent to the venue.
 
     A refusal is a normal answer (``accepted: false`` with the reason code), not an HTTP error.
+    The answer comes once the decision is durable in the audit log (awaited, not blocking).
     """
     from orderguard.api.metrics import metrics_of
 
-    outcome = ctx.orders.submit(ticket_of(body, caller, ctx.clock()))
-    metrics_of(ctx).orders.labels("accepted" if outcome.accepted else outcome.decision.reason.value).inc()
-    return OrderResult(
+    outcome = await ctx.orders.submit_async(ticket_of(body, caller, ctx.clock()))
+    metrics_of(ctx).count_order("accepted" if outcome.accepted else outcome.decision.reason.value)
+    result = OrderResult(
         order_id=outcome.order_id,
         accepted=outcome.accepted,
         decision=DecisionOut.of(outcome.decision),
@@ -72,6 +75,9 @@ def submit_order(body: OrderIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allo
         executions=len(outcome.executions),
         alerts=[a.alert_id for a in outcome.alerts],
     )
+    # Built from our own types, so it is valid: answered as is rather than validated again by
+    # FastAPI against the response model (the schema in the OpenAPI document stays the same).
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.get(

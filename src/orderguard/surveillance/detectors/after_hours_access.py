@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
@@ -11,7 +12,7 @@ from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import I64, DayColumns, dense_unique
 from orderguard.surveillance.context import DAY_NS, NS_PER_SECOND, OFFSET_BUCKET_NS
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
 
 _EPOCH = date(1970, 1, 1)
 
@@ -46,12 +47,37 @@ class AfterHoursAccess(Detector):
         # actor -> {local day -> [count, ids of the first high_count views]}
         return {"days": {}}
 
-    def observe(self, event: Event) -> list[Alert]:
-        if event.kind is not EventKind.ORDER_VIEW:
-            return []
-        day, tod = self.ctx.local_day_and_time(event.ts)
+    def bind_state(self) -> None:
+        # [from, until): a span of time known to be inside business hours (a cache, not state).
+        self._inside = (0, 0)
+
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return {EventKind.ORDER_VIEW: self._view}
+
+    def _inside_span(self, ts: int, day_start: int) -> tuple[int, int]:
+        """The span around ``ts`` (inside business hours) where the answer cannot change.
+
+        Within one offset bucket and one local day, the time of day grows with ts,
+        so the business-hours test is a single range of ts there.
+        """
+        lo = max(ts - ts % OFFSET_BUCKET_NS, day_start)
+        hi = min(ts - ts % OFFSET_BUCKET_NS + OFFSET_BUCKET_NS, day_start + DAY_NS)
+        start, end = self.ctx.hours_start_ns, self.ctx.hours_end_ns
+        if start <= end:
+            return max(lo, day_start + start), min(hi, day_start + end)
+        if ts - day_start >= start:
+            return max(lo, day_start + start), hi
+        return lo, min(hi, day_start + end)
+
+    def _view(self, event: Event) -> Sequence[Alert]:
+        ts = event.ts
+        inside = self._inside
+        if inside[0] <= ts < inside[1]:
+            return NO_ALERTS
+        day, tod = self.ctx.local_day_and_time(ts)
         if self.ctx.in_business_hours(day, tod):
-            return []
+            self._inside = self._inside_span(ts, ts - tod)
+            return NO_ALERTS
         per_day: dict[int, list[Any]] = self.state["days"].setdefault(event.actor, {})
         for old in [d for d in per_day if d < day - 1]:
             del per_day[old]
@@ -64,11 +90,8 @@ class AfterHoursAccess(Detector):
             ids: tuple[str, ...] = (event.event_id,)
         else:
             ids = (*first, event.event_id)
-        return [
-            self._alert(
-                event.actor, event.account, event.records, ts=event.ts, day=day, tod=tod, n=n, ids=ids
-            )
-        ]
+        alert = self._alert(event.actor, event.account, event.records, ts=ts, day=day, tod=tod, n=n, ids=ids)
+        return (alert,)
 
     def _alert(
         self,
@@ -120,7 +143,7 @@ class AfterHoursAccess(Detector):
         group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(pos)), 0))
         rank = np.arange(len(pos)) - group_start + 1
         ids, actors, accounts = day.event_ids(pos), day.strings("actor", pos), day.strings("account", pos)
-        records = day.records[pos].tolist()
+        records = day.records_at(pos).tolist()
         alerts = []
         for i in range(len(pos)):
             n = int(rank[i])

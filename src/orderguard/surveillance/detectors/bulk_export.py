@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import DayColumns
 from orderguard.surveillance.context import DAY_NS, median_of_sorted
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
 
 
 class BulkExport(Detector):
@@ -64,20 +65,24 @@ class BulkExport(Detector):
             ),
         )
 
-    def observe(self, event: Event) -> list[Alert]:
-        if event.kind is not EventKind.DATA_EXPORT or event.records is None:
-            return []
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return {EventKind.DATA_EXPORT: self._export}
+
+    def _export(self, event: Event) -> Sequence[Alert]:
+        if event.records is None:
+            return NO_ALERTS
         found = self._check(event.actor, event.ts, event.records, event.event_id)
-        return [found] if found else []
+        return (found,) if found else NO_ALERTS
 
     def scan(self, day: DayColumns) -> list[Alert]:
         pos = day.rows(EventKind.DATA_EXPORT)
-        pos = pos[day.records[pos] >= 0]
+        records = day.records_at(pos)
+        pos, records = pos[records >= 0], records[records >= 0]
         ids, actors = day.event_ids(pos), day.strings("actor", pos)
         self.state = self.initial_state()
         alerts = []
         for i, p in enumerate(pos.tolist()):
-            found = self._check(actors[i] or "", int(day.ts[p]), int(day.records[p]), ids[i])
+            found = self._check(actors[i] or "", int(day.ts[p]), int(records[i]), ids[i])
             if found:
                 alerts.append(found)
         self.state = self.initial_state()

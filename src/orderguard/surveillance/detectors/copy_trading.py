@@ -9,15 +9,17 @@ alert names C, the earliest such view V (if any), E and P.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 import numpy as np
 
 from orderguard.domain.alerts import Alert
-from orderguard.domain.events import Event, EventKind
+from orderguard.domain.events import Event, EventKind, Side
 from orderguard.surveillance.columns import BOOL, I64, DayColumns, GroupIndex, expand_ranges
 from orderguard.surveillance.context import seconds_to_ns
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
 from orderguard.surveillance.families import family_side_groups
 from orderguard.surveillance.orders import OrderLifecycle
 
@@ -25,8 +27,24 @@ from orderguard.surveillance.orders import OrderLifecycle
 MAX_BUCKETS: Final = 4096
 MAX_CELLS: Final = 1 << 24
 
-# Stream record of one client order (a list, so a snapshot holds builtins only).
-C_ID, C_POS, C_ACTOR, C_ACCOUNT, C_KEY, C_QTY, C_EXECUTED, C_WORKING, C_LAST, C_VIEWERS, C_OID = range(11)
+# Stream record of one client order (a list, so a snapshot holds builtins only). (ts, seq) pairs order
+# the events an alert names exactly as the batch engine's row positions do.
+(
+    C_ID,
+    C_TS,
+    C_SEQ,
+    C_ACTOR,
+    C_ACCOUNT,
+    C_KEY,
+    C_QTY,
+    C_EXECUTED,
+    C_WORKING,
+    C_LAST_ID,
+    C_LAST_TS,
+    C_LAST_SEQ,
+    C_VIEWERS,
+    C_OID,
+) = range(14)
 
 
 def _explain(actor: str, handled: bool, order_id: str, trade: tuple[str, float, str], gap_ns: int) -> str:
@@ -58,140 +76,197 @@ class CopyTrading(Detector):
 
     def initial_state(self) -> dict[str, Any]:
         return {
-            "clock": 0,
             "orders": {},  # order_id -> record of the latest client order with that id
             "by_account": {},  # account -> {client event_id: record} of orders still tracked
             "filled": {},  # (family, side) -> {client event_id: record} with an execution
-            "swept": 0,
+            "expiry": deque(),  # (ts, record) per execution, in stream order: when it stops counting
         }
 
     # -- stream -------------------------------------------------------------
+    def bind_state(self) -> None:
+        self._orders: dict[str, list[Any]] = self.state["orders"]
+        self._by_account: dict[str, dict[str, list[Any]]] = self.state["by_account"]
+        self._filled: dict[tuple[str, str], dict[str, list[Any]]] = self.state["filled"]
+        self._expiry: deque[tuple[int, list[Any]]] = self.state["expiry"]
+        # side -> symbol -> (family, side): one shared key tuple per instrument (a cache, not state).
+        self._keys: dict[Side, dict[str, tuple[str, str]]] = {Side.BUY: {}, Side.SELL: {}}
+
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return {
+            EventKind.CLIENT_ORDER: self._client_order,
+            EventKind.EXECUTION: self._execution,
+            EventKind.ORDER_CANCEL: self._cancel,
+            EventKind.ORDER_VIEW: self._view,
+            EventKind.PERSONAL_TRADE: self._personal_trade,
+        }
+
+    def _key(self, symbol: str, side: Side) -> tuple[str, str]:
+        key = self._keys[side].get(symbol)
+        if key is None:
+            key = self._keys[side][symbol] = (self.ctx.family(symbol), side.value)
+        return key
+
     def _forget(self, record: list[Any]) -> None:
-        by_account = self.state["by_account"]
-        orders = by_account.get(record[C_ACCOUNT], {})
-        orders.pop(record[C_ID], None)
-        if not orders:
-            by_account.pop(record[C_ACCOUNT], None)
-        if self.state["orders"].get(record[C_OID]) is record:
-            del self.state["orders"][record[C_OID]]
-        filled = self.state["filled"].get(record[C_KEY], {})
-        filled.pop(record[C_ID], None)
-        if not filled:
-            self.state["filled"].pop(record[C_KEY], None)
+        tracked = self._by_account.get(record[C_ACCOUNT])
+        if tracked is not None:
+            tracked.pop(record[C_ID], None)
+            if not tracked:
+                del self._by_account[record[C_ACCOUNT]]
+        if self._orders.get(record[C_OID]) is record:
+            del self._orders[record[C_OID]]
+        if record[C_LAST_ID] is not None:  # only an executed order can be in filled
+            filled = self._filled.get(record[C_KEY])
+            if filled is not None:
+                filled.pop(record[C_ID], None)
+                if not filled:
+                    del self._filled[record[C_KEY]]
 
     def _stop(self, record: list[Any]) -> None:
         record[C_WORKING] = False
-        if record[C_LAST] is None:
+        if record[C_LAST_ID] is None:
             self._forget(record)
 
-    def _sweep(self, now: int) -> None:
+    def _expire(self, now: int) -> None:
+        """Drop records whose latest execution is older than the lag: a little at every event, no pauses.
+
+        Memory only: a personal trade skips such a record anyway, and a record no
+        longer working can never get a newer execution.
+        """
         horizon = now - self.lag_ns
-        for filled in list(self.state["filled"].values()):
-            for record in list(filled.values()):
-                if record[C_LAST][1] < horizon:
-                    if record[C_WORKING]:
-                        del filled[record[C_ID]]
-                    else:
-                        self._forget(record)
-        for key in [k for k, v in self.state["filled"].items() if not v]:
-            del self.state["filled"][key]
-        self.state["swept"] = now
+        expiry = self._expiry
+        while expiry and expiry[0][0] < horizon:
+            last_ts, record = expiry.popleft()
+            if record[C_LAST_TS] != last_ts:
+                continue  # a later execution of the order has its own entry
+            if record[C_WORKING]:
+                filled = self._filled.get(record[C_KEY])
+                if filled is not None:
+                    filled.pop(record[C_ID], None)
+                    if not filled:
+                        del self._filled[record[C_KEY]]
+            else:
+                self._forget(record)
 
-    def observe(self, event: Event) -> list[Alert]:
-        self.state["clock"] += 1
-        if event.ts - self.state["swept"] > self.lag_ns:
-            self._sweep(event.ts)
-        kind = event.kind
-        if kind is EventKind.CLIENT_ORDER:
-            self._client_order(event)
-        elif kind is EventKind.EXECUTION or kind is EventKind.ORDER_CANCEL:
-            record = self.state["orders"].get(event.order_id or "")
-            if record is None or not record[C_WORKING]:
-                return []
-            if kind is EventKind.ORDER_CANCEL:
-                self._stop(record)
-            elif event.qty is not None:
-                record[C_EXECUTED] += event.qty
-                record[C_LAST] = (event.event_id, event.ts, self.state["clock"])
-                self.state["filled"].setdefault(record[C_KEY], {})[record[C_ID]] = record
-                if record[C_EXECUTED] >= record[C_QTY]:
-                    self._stop(record)
-        elif kind is EventKind.ORDER_VIEW:
-            self._view(event)
-        elif kind is EventKind.PERSONAL_TRADE:
-            return self._personal_trade(event)
-        return []
-
-    def _client_order(self, event: Event) -> None:
-        if event.order_id is None or event.qty is None:
-            return
-        previous = self.state["orders"].get(event.order_id)
+    def _client_order(self, event: Event) -> Sequence[Alert]:
+        if self._expiry and self._expiry[0][0] < event.ts - self.lag_ns:
+            self._expire(event.ts)
+        order_id = event.order_id
+        if order_id is None or event.qty is None:
+            return NO_ALERTS
+        previous = self._orders.get(order_id)
         if previous is not None and previous[C_WORKING]:
             self._stop(previous)
-        if event.symbol is None or event.side is None or event.account is None:
-            return
-        key = (self.ctx.family(event.symbol), event.side.value)
+        symbol, side, account = event.symbol, event.side, event.account
+        if symbol is None or side is None or account is None:
+            return NO_ALERTS
         record: list[Any] = [
             event.event_id,
-            self.state["clock"],
+            event.ts,
+            event.seq,
             event.actor,
-            event.account,
-            key,
+            account,
+            self._key(symbol, side),
             event.qty,
             0.0,
             True,
             None,
-            {},
-            event.order_id,
+            0,
+            0,
+            None,  # viewers: {actor: (event_id, ts, seq) of their first view}, made at the first view
+            order_id,
         ]
-        self.state["orders"][event.order_id] = record
-        self.state["by_account"].setdefault(event.account, {})[event.event_id] = record
+        self._orders[order_id] = record
+        tracked = self._by_account.get(account)
+        if tracked is None:
+            tracked = self._by_account[account] = {}
+        tracked[event.event_id] = record
+        return NO_ALERTS
 
-    def _view(self, event: Event) -> None:
-        seen = (event.event_id, self.state["clock"])
+    def _execution(self, event: Event) -> Sequence[Alert]:
+        if self._expiry and self._expiry[0][0] < event.ts - self.lag_ns:
+            self._expire(event.ts)
+        record = self._orders.get(event.order_id)  # type: ignore[arg-type]
+        if record is None or not record[C_WORKING] or event.qty is None:
+            return NO_ALERTS
+        record[C_EXECUTED] += event.qty
+        record[C_LAST_ID] = event.event_id
+        record[C_LAST_TS] = event.ts
+        record[C_LAST_SEQ] = event.seq
+        self._expiry.append((event.ts, record))
+        filled = self._filled.get(record[C_KEY])
+        if filled is None:
+            filled = self._filled[record[C_KEY]] = {}
+        filled[record[C_ID]] = record
+        if record[C_EXECUTED] >= record[C_QTY]:
+            self._stop(record)
+        return NO_ALERTS
+
+    def _cancel(self, event: Event) -> Sequence[Alert]:
+        if self._expiry and self._expiry[0][0] < event.ts - self.lag_ns:
+            self._expire(event.ts)
+        record = self._orders.get(event.order_id)  # type: ignore[arg-type]
+        if record is not None and record[C_WORKING]:
+            self._stop(record)
+        return NO_ALERTS
+
+    def _view(self, event: Event) -> Sequence[Alert]:
+        if self._expiry and self._expiry[0][0] < event.ts - self.lag_ns:
+            self._expire(event.ts)
+        actor = event.actor
         if event.order_id is not None:
-            record = self.state["orders"].get(event.order_id)
+            record = self._orders.get(event.order_id)
             if record is not None:
-                record[C_VIEWERS].setdefault(event.actor, seen)
+                viewers = record[C_VIEWERS]
+                if viewers is None:
+                    record[C_VIEWERS] = {actor: (event.event_id, event.ts, event.seq)}
+                elif actor not in viewers:
+                    viewers[actor] = (event.event_id, event.ts, event.seq)
         elif event.account is not None:
-            for record in self.state["by_account"].get(event.account, {}).values():
-                record[C_VIEWERS].setdefault(event.actor, seen)
+            tracked = self._by_account.get(event.account)
+            if tracked:
+                seen = (event.event_id, event.ts, event.seq)
+                for record in tracked.values():
+                    viewers = record[C_VIEWERS]
+                    if viewers is None:
+                        record[C_VIEWERS] = {actor: seen}
+                    elif actor not in viewers:
+                        viewers[actor] = seen
+        return NO_ALERTS
 
-    def _personal_trade(self, event: Event) -> list[Alert]:
-        if event.symbol is None or event.side is None or event.qty is None:
-            return []
-        key = (self.ctx.family(event.symbol), event.side.value)
+    def _personal_trade(self, event: Event) -> Sequence[Alert]:
+        if self._expiry and self._expiry[0][0] < event.ts - self.lag_ns:
+            self._expire(event.ts)
+        symbol, side, qty = event.symbol, event.side, event.qty
+        if symbol is None or side is None or qty is None:
+            return NO_ALERTS
+        key = self._key(symbol, side)
         horizon = event.ts - self.lag_ns
-        alerts = []
-        for record in self.state["filled"].get(key, {}).values():
-            last_id, last_ts, last_pos = record[C_LAST]
-            if last_ts < horizon:
+        actor = event.actor
+        alerts = NO_ALERTS
+        for record in self._filled.get(key, {}).values():
+            if record[C_LAST_TS] < horizon:
                 continue
-            handled = record[C_ACTOR] == event.actor
-            view = record[C_VIEWERS].get(event.actor)
+            handled = record[C_ACTOR] == actor
+            view = record[C_VIEWERS].get(actor) if record[C_VIEWERS] else None
             if not handled and view is None:
                 continue
             parts = [
-                (record[C_POS], record[C_ID]),
-                (last_pos, last_id),
-                (self.state["clock"], event.event_id),
+                (record[C_TS], record[C_SEQ], record[C_ID]),
+                (record[C_LAST_TS], record[C_LAST_SEQ], record[C_LAST_ID]),
+                (event.ts, event.seq, event.event_id),
             ]
             if view is not None:
-                parts.append((view[1], view[0]))
-            alerts.append(
+                parts.append((view[1], view[2], view[0]))
+            alerts += (
                 self.alert(
-                    actor=event.actor,
-                    symbol=event.symbol,
+                    actor=actor,
+                    symbol=symbol,
                     ts=event.ts,
-                    event_ids=tuple(i for _, i in sorted(parts)),
+                    event_ids=tuple(part[2] for part in sorted(parts)),
                     explanation=_explain(
-                        event.actor,
-                        handled,
-                        record[C_OID],
-                        (key[1], event.qty, event.symbol),
-                        event.ts - last_ts,
+                        actor, handled, record[C_OID], (key[1], qty, symbol), event.ts - record[C_LAST_TS]
                     ),
-                )
+                ),
             )
         return alerts
 

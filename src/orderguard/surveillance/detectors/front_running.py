@@ -10,15 +10,16 @@ cancel, completing execution or amend of C came before P).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
 from orderguard.domain.alerts import Alert
-from orderguard.domain.events import Event, EventKind
+from orderguard.domain.events import Event, EventKind, Side
 from orderguard.surveillance.columns import I64, DayColumns, GroupIndex, expand_ranges
 from orderguard.surveillance.context import seconds_to_ns
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
 from orderguard.surveillance.families import family_side_groups
 from orderguard.surveillance.orders import OrderLifecycle
 
@@ -52,111 +53,137 @@ class FrontRunning(Detector):
     def initial_state(self) -> dict[str, Any]:
         return {
             "recent": {},  # (family, side) -> deque[(ts, event_id, actor, qty, symbol)]
-            "working": {},  # (family, side) -> {client event_id: [qty, order_id, symbol, ts]}
-            "orders": {},  # order_id -> [client event_id, (family, side), qty, executed]
-            "swept": 0,
+            "working": {},  # (family, side) -> {client event_id: order record}
+            # order_id -> order record [client event_id, (family, side), qty, executed, order_id, symbol]
+            "orders": {},
+            "swept": [0],
         }
 
     # -- stream -------------------------------------------------------------
-    def _end(self, order_id: str) -> None:
-        record = self.state["orders"].pop(order_id)
-        working = self.state["working"].get(record[1])
+    def bind_state(self) -> None:
+        self._recent: dict[tuple[str, str], deque[tuple[int, str, str, float, str]]] = self.state["recent"]
+        self._working: dict[tuple[str, str], dict[str, list[Any]]] = self.state["working"]
+        self._orders: dict[str, list[Any]] = self.state["orders"]
+        self._swept: list[int] = self.state["swept"]
+        # side -> symbol -> (family, side): one shared key tuple per instrument (a cache, not state).
+        self._keys: dict[Side, dict[str, tuple[str, str]]] = {Side.BUY: {}, Side.SELL: {}}
+
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return {
+            EventKind.EXECUTION: self._execution,
+            EventKind.ORDER_CANCEL: self._cancel,
+            EventKind.CLIENT_ORDER: self._client_order,
+            EventKind.PERSONAL_TRADE: self._personal_trade,
+        }
+
+    def _key(self, symbol: str, side: Side) -> tuple[str, str]:
+        key = self._keys[side].get(symbol)
+        if key is None:
+            key = self._keys[side][symbol] = (self.ctx.family(symbol), side.value)
+        return key
+
+    def _end(self, record: list[Any]) -> None:
+        del self._orders[record[4]]
+        working = self._working.get(record[1])
         if working is not None:
             working.pop(record[0], None)
             if not working:
-                del self.state["working"][record[1]]
+                del self._working[record[1]]
 
     def _sweep(self, now: int) -> None:
         horizon = now - self.lead_ns
-        recent: dict[Any, deque[Any]] = self.state["recent"]
+        recent = self._recent
         for key in list(recent):
             trades = recent[key]
             while trades and trades[0][0] < horizon:
                 trades.popleft()
             if not trades:
                 del recent[key]
-        self.state["swept"] = now
+        self._swept[0] = now
 
-    def observe(self, event: Event) -> list[Alert]:
-        kind = event.kind
-        if event.ts - self.state["swept"] > self.lead_ns:
-            self._sweep(event.ts)
-        orders: dict[str, list[Any]] = self.state["orders"]
-        if kind is EventKind.EXECUTION or kind is EventKind.ORDER_CANCEL:
-            record = orders.get(event.order_id or "")
-            if record is not None:
-                if kind is EventKind.ORDER_CANCEL:
-                    self._end(event.order_id or "")
-                elif event.qty is not None:
-                    record[3] += event.qty
-                    if record[3] >= record[2]:
-                        self._end(event.order_id or "")
-            return []
-        if event.symbol is None or event.side is None or event.qty is None:
-            return []
-        key = (self.ctx.family(event.symbol), event.side.value)
-        if kind is EventKind.CLIENT_ORDER:
-            return self._client_order(event, key)
-        if kind is EventKind.PERSONAL_TRADE:
-            return self._personal_trade(event, key)
-        return []
+    def _execution(self, event: Event) -> Sequence[Alert]:
+        record = self._orders.get(event.order_id)  # type: ignore[arg-type]
+        if record is not None and event.qty is not None:
+            record[3] += event.qty
+            if record[3] >= record[2]:
+                self._end(record)
+        return NO_ALERTS
 
-    def _client_order(self, event: Event, key: tuple[str, str]) -> list[Alert]:
-        if event.order_id is None:
-            return []
-        alerts = []
-        horizon = event.ts - self.lead_ns
-        trades = self.state["recent"].get(key, ())
-        qty = event.qty or 0.0
-        for p_ts, p_id, p_actor, p_qty, p_symbol in trades:
-            if p_ts >= horizon and qty > self.ratio * p_qty:
-                alerts.append(
-                    self.alert(
-                        actor=p_actor,
-                        symbol=p_symbol,
-                        ts=event.ts,
-                        event_ids=(p_id, event.event_id),
-                        explanation=_explain(
-                            "before",
-                            (p_actor, key[1], p_qty, p_symbol),
-                            (event.order_id, qty, event.symbol or ""),
-                            event.ts - p_ts,
+    def _cancel(self, event: Event) -> Sequence[Alert]:
+        record = self._orders.get(event.order_id)  # type: ignore[arg-type]
+        if record is not None:
+            self._end(record)
+        return NO_ALERTS
+
+    def _client_order(self, event: Event) -> Sequence[Alert]:
+        symbol, side, qty, order_id = event.symbol, event.side, event.qty, event.order_id
+        if symbol is None or side is None or qty is None or order_id is None:
+            return NO_ALERTS
+        ts = event.ts
+        if ts - self._swept[0] > self.lead_ns:
+            self._sweep(ts)
+        key = self._key(symbol, side)
+        alerts = NO_ALERTS
+        trades = self._recent.get(key)
+        if trades:
+            horizon = ts - self.lead_ns
+            for p_ts, p_id, p_actor, p_qty, p_symbol in trades:
+                if p_ts >= horizon and qty > self.ratio * p_qty:
+                    alerts += (
+                        self.alert(
+                            actor=p_actor,
+                            symbol=p_symbol,
+                            ts=ts,
+                            event_ids=(p_id, event.event_id),
+                            explanation=_explain(
+                                "before",
+                                (p_actor, key[1], p_qty, p_symbol),
+                                (order_id, qty, symbol),
+                                ts - p_ts,
+                            ),
                         ),
                     )
-                )
-        if event.order_id in self.state["orders"]:
-            self._end(event.order_id)
-        self.state["orders"][event.order_id] = [event.event_id, key, qty, 0.0]
-        self.state["working"].setdefault(key, {})[event.event_id] = [
-            qty,
-            event.order_id,
-            event.symbol,
-            event.ts,
-        ]
+        previous = self._orders.get(order_id)
+        if previous is not None:
+            self._end(previous)
+        record = [event.event_id, key, qty, 0.0, order_id, symbol]
+        self._orders[order_id] = record
+        working = self._working.get(key)
+        if working is None:
+            working = self._working[key] = {}
+        working[event.event_id] = record
         return alerts
 
-    def _personal_trade(self, event: Event, key: tuple[str, str]) -> list[Alert]:
-        alerts = []
-        qty = event.qty or 0.0
-        for c_id, (c_qty, c_oid, c_symbol, _c_ts) in self.state["working"].get(key, {}).items():
-            if c_qty > self.ratio * qty:
-                alerts.append(
+    def _personal_trade(self, event: Event) -> Sequence[Alert]:
+        symbol, side, qty = event.symbol, event.side, event.qty
+        if symbol is None or side is None or qty is None:
+            return NO_ALERTS
+        ts = event.ts
+        if ts - self._swept[0] > self.lead_ns:
+            self._sweep(ts)
+        key = self._key(symbol, side)
+        alerts = NO_ALERTS
+        bound = self.ratio * qty
+        for c_id, record in self._working.get(key, {}).items():
+            if record[2] > bound:
+                alerts += (
                     self.alert(
                         actor=event.actor,
-                        symbol=event.symbol,
-                        ts=event.ts,
+                        symbol=symbol,
+                        ts=ts,
                         event_ids=(c_id, event.event_id),
                         explanation=_explain(
                             "working",
-                            (event.actor, key[1], qty, event.symbol or ""),
-                            (c_oid, c_qty, c_symbol),
+                            (event.actor, key[1], qty, symbol),
+                            (record[4], record[2], record[5]),
                             0,
                         ),
-                    )
+                    ),
                 )
-        self.state["recent"].setdefault(key, deque()).append(
-            (event.ts, event.event_id, event.actor, qty, event.symbol)
-        )
+        trades = self._recent.get(key)
+        if trades is None:
+            trades = self._recent[key] = deque()
+        trades.append((ts, event.event_id, event.actor, qty, symbol))
         return alerts
 
     # -- batch --------------------------------------------------------------

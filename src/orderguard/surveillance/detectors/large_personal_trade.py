@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import DayColumns
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
 
 
 def _explain(actor: str, side: str, qty: float, symbol: str, *, price: float, limit: float) -> str:
@@ -26,13 +27,14 @@ class LargePersonalTrade(Detector):
     def limit(self) -> float:
         return self.ctx.detectors.large_personal_trade.notional_threshold
 
-    def observe(self, event: Event) -> list[Alert]:
-        if event.kind is not EventKind.PERSONAL_TRADE or event.qty is None or event.price is None:
-            return []
-        if not event.qty * event.price > self.limit:
-            return []
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return {EventKind.PERSONAL_TRADE: self._personal_trade}
+
+    def _personal_trade(self, event: Event) -> Sequence[Alert]:
+        if event.qty is None or event.price is None or not event.qty * event.price > self.limit:
+            return NO_ALERTS
         side = event.side.value if event.side else "?"
-        return [
+        return (
             self.alert(
                 actor=event.actor,
                 symbol=event.symbol,
@@ -41,12 +43,14 @@ class LargePersonalTrade(Detector):
                 explanation=_explain(
                     event.actor, side, event.qty, event.symbol or "?", price=event.price, limit=self.limit
                 ),
-            )
-        ]
+            ),
+        )
 
     def scan(self, day: DayColumns) -> list[Alert]:
         trades = day.rows(EventKind.PERSONAL_TRADE)
-        pos = trades[day.qty[trades] * day.price[trades] > self.limit]
+        prices = day.price_at(trades)
+        large = day.qty[trades] * prices > self.limit
+        pos, prices = trades[large], prices[large]
         ids, actors = day.event_ids(pos), day.strings("actor", pos)
         symbols, sides = day.strings("symbol", pos), day.strings("side", pos)
         return [
@@ -60,7 +64,7 @@ class LargePersonalTrade(Detector):
                     sides[i] or "?",
                     float(day.qty[p]),
                     symbols[i] or "?",
-                    price=float(day.price[p]),
+                    price=float(prices[i]),
                     limit=self.limit,
                 ),
             )

@@ -14,7 +14,8 @@ when a key goes above its threshold, not again while its window stays above.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Final
 
 import numpy as np
 
@@ -30,7 +31,21 @@ from orderguard.surveillance.columns import (
     expand_ranges,
 )
 from orderguard.surveillance.context import HOUR_NS, median, seconds_to_ns
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
+
+SWEEP_WINDOWS: Final = 4
+
+
+def _goes_above(window: list[Any], entry: tuple[int, int, str], horizon: int, limit: float) -> bool:
+    """Add a view to a rolling window; whether the window's sum has just gone above ``limit``."""
+    entries: deque[tuple[int, int, str]] = window[0]
+    while entries and entries[0][0] <= horizon:
+        window[1] -= entries.popleft()[1]
+    was_above = window[2] and len(entries) > 0  # a bool now: entries grows below
+    entries.append(entry)
+    window[1] += entry[1]
+    window[2] = above = window[1] > limit
+    return above and not was_above
 
 
 class QueryVolume(Detector):
@@ -47,10 +62,11 @@ class QueryVolume(Detector):
         self.history_buckets = settings.baseline_days * 24
 
     def initial_state(self) -> dict[str, Any]:
-        # windows: key -> [deque[(ts, records, event_id)], sum, above]
-        # habits: actor -> [bucket, total, deque[(bucket, total)] earlier, baseline]
-        # peers: group -> [current bucket, {actor: total in it}, deque[(bucket, total)] earlier, median]
-        return {"windows": {}, "habits": {}, "peers": {}, "swept": 0}
+        # windows: actor -> [deque[(ts, records, event_id)], sum, above, {account: [deque, sum, above]}]
+        # habits: actor -> [bucket, total, deque[(bucket, total)] earlier, baseline, threshold]
+        # peers: group -> [bucket, {actor: their habit record, when they viewed in that bucket},
+        #                  deque[(bucket, total)] earlier, median, threshold]
+        return {"windows": {}, "habits": {}, "peers": {}, "swept": [0]}
 
     def threshold(self, baseline: float | None) -> float:
         return float(self.floor) if baseline is None else max(float(self.floor), self.multiple * baseline)
@@ -69,83 +85,109 @@ class QueryVolume(Detector):
         )
 
     # -- stream -------------------------------------------------------------
-    def _peer_baseline(self, bucket: int, actor: str, records: int) -> float | None:
+    def bind_state(self) -> None:
+        self._windows: dict[str, list[Any]] = self.state["windows"]
+        self._swept: list[int] = self.state["swept"]
+        # actor -> (habit record, peer-group record): both live in the state (a cache of two lookups).
+        self._habit_and_peers: dict[str, tuple[list[Any], list[Any]]] = {}
+
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return {EventKind.ORDER_VIEW: self._view}
+
+    def _records_of(self, actor: str, bucket: int) -> tuple[list[Any], list[Any]]:
+        """The actor's habit record and their peer group's record, created when first seen."""
         group = self.ctx.peer_group(actor)
         peers = self.state["peers"].get(group)
         if peers is None:
-            peers = self.state["peers"][group] = [None, {}, deque(), None]
-        if peers[0] != bucket:
-            done: deque[tuple[int, int]] = peers[2]
-            if peers[0] is not None:
-                done.extend((peers[0], total) for total in peers[1].values())
-            while done and done[0][0] < bucket - self.history_buckets:
-                done.popleft()
-            peers[0], peers[1] = bucket, {}
-            peers[3] = median([t for _, t in done]) if done else None
-        peers[1][actor] = peers[1].get(actor, 0) + records
-        baseline: float | None = peers[3]
-        return baseline
-
-    def _baseline(self, actor: str, ts: int, records: int) -> tuple[float | None, bool]:
-        """(baseline, whether it is the actor's own rather than the peers')."""
-        bucket = ts // HOUR_NS
-        peer = self._peer_baseline(bucket, actor, records)
+            peers = self.state["peers"][group] = [None, {}, deque(), None, self.threshold(None)]
         habit = self.state["habits"].get(actor)
         if habit is None:
-            habit = self.state["habits"][actor] = [bucket, 0, deque(), None]
-        elif habit[0] != bucket:
-            done: deque[tuple[int, int]] = habit[2]
-            done.append((habit[0], habit[1]))
-            while done and done[0][0] < bucket - self.history_buckets:
-                done.popleft()
-            habit[0], habit[1] = bucket, 0
-            habit[3] = median([t for _, t in done]) if done else None
-        habit[1] += records
-        if habit[3] is not None:
-            return habit[3], True
-        return peer, False
+            habit = self.state["habits"][actor] = [bucket, 0, deque(), None, self.threshold(None)]
+        found = self._habit_and_peers[actor] = (habit, peers)
+        return found
+
+    def _next_peer_hour(self, peers: list[Any], bucket: int) -> None:
+        done: deque[tuple[int, int]] = peers[2]
+        if peers[0] is not None:  # each member's habit is still at peers[0]: it moves on only after this
+            done.extend((peers[0], habit[1]) for habit in peers[1].values())
+        while done and done[0][0] < bucket - self.history_buckets:
+            done.popleft()
+        peers[0], peers[1] = bucket, {}
+        peers[3] = median([t for _, t in done]) if done else None
+        peers[4] = self.threshold(peers[3])
+
+    def _next_hour(self, habit: list[Any], bucket: int) -> None:
+        done: deque[tuple[int, int]] = habit[2]
+        done.append((habit[0], habit[1]))
+        while done and done[0][0] < bucket - self.history_buckets:
+            done.popleft()
+        habit[0], habit[1] = bucket, 0
+        habit[3] = median([t for _, t in done]) if done else None
+        habit[4] = self.threshold(habit[3])
 
     def _sweep(self, now: int) -> None:
-        windows = self.state["windows"]
-        for key in [k for k, w in windows.items() if w[0][-1][0] <= now - self.window_ns]:
-            del windows[key]
-        self.state["swept"] = now
+        horizon = now - self.window_ns
+        windows = self._windows
+        for actor in list(windows):
+            window = windows[actor]
+            if window[0][-1][0] <= horizon:  # an account window never ends after its actor's
+                del windows[actor]
+                continue
+            accounts = window[3]
+            for account in [a for a, w in accounts.items() if w[0][-1][0] <= horizon]:
+                del accounts[account]
+        self._swept[0] = now
 
-    def observe(self, event: Event) -> list[Alert]:
-        if event.kind is not EventKind.ORDER_VIEW or event.records is None:
-            return []
-        if event.ts - self.state["swept"] > self.window_ns:
-            self._sweep(event.ts)
-        baseline, own = self._baseline(event.actor, event.ts, event.records)
-        limit = self.threshold(baseline)
-        keys: list[tuple[str, ...]] = [(event.actor,)]
-        if event.account is not None:
-            keys.append((event.actor, event.account))
-        alerts = []
-        for key in keys:
-            window = self.state["windows"].get(key)
-            if window is None:
-                window = self.state["windows"][key] = [deque(), 0, False]
-            entries: deque[tuple[int, int, str]] = window[0]
-            while entries and entries[0][0] <= event.ts - self.window_ns:
-                window[1] -= entries.popleft()[1]
-            was_above = bool(entries) and window[2]
-            entries.append((event.ts, event.records, event.event_id))
-            window[1] += event.records
-            window[2] = window[1] > limit
-            if window[2] and not was_above:
-                account = key[1] if len(key) == 2 else None
-                alerts.append(
-                    self.alert(
-                        actor=event.actor,
-                        symbol=None,
-                        ts=event.ts,
-                        event_ids=tuple(e[2] for e in entries),
-                        explanation=self._explain(event.actor, account, window[1], baseline, own),
-                        scope="account:" + account if account is not None else "actor",
-                    )
-                )
+    def _view(self, event: Event) -> Sequence[Alert]:
+        records = event.records
+        if records is None:
+            return NO_ALERTS
+        ts, actor = event.ts, event.actor
+        # Memory only (a window past its horizon is emptied when next touched anyway), so a sweep
+        # every few windows: each one walks every account window.
+        if ts - self._swept[0] > SWEEP_WINDOWS * self.window_ns:
+            self._sweep(ts)
+        bucket = ts // HOUR_NS
+        found = self._habit_and_peers.get(actor)
+        habit, peers = found if found is not None else self._records_of(actor, bucket)
+        if peers[0] != bucket:
+            self._next_peer_hour(peers, bucket)
+        if habit[0] != bucket:
+            self._next_hour(habit, bucket)
+        if habit[1] == 0:  # the actor's first records this hour: one more peer total for the hour
+            peers[1][actor] = habit
+        habit[1] += records
+        own = habit[3] is not None
+        limit = habit[4] if own else peers[4]
+        entry = (ts, records, event.event_id)
+        horizon = ts - self.window_ns
+        window = self._windows.get(actor)
+        if window is None:
+            window = self._windows[actor] = [deque(), 0, False, {}]
+        alerts = NO_ALERTS
+        if _goes_above(window, entry, horizon, limit):
+            alerts = (self._alert(window, actor, None, habit[3] if own else peers[3], own),)
+        account = event.account
+        if account is not None:
+            scoped = window[3].get(account)
+            if scoped is None:
+                scoped = window[3][account] = [deque(), 0, False]
+            if _goes_above(scoped, entry, horizon, limit):
+                alerts += (self._alert(scoped, actor, account, habit[3] if own else peers[3], own),)
         return alerts
+
+    def _alert(
+        self, window: list[Any], actor: str, account: str | None, baseline: float | None, own: bool
+    ) -> Alert:
+        entries: deque[tuple[int, int, str]] = window[0]
+        return self.alert(
+            actor=actor,
+            symbol=None,
+            ts=entries[-1][0],
+            event_ids=tuple(e[2] for e in entries),
+            explanation=self._explain(actor, account, window[1], baseline, own),
+            scope="account:" + account if account is not None else "actor",
+        )
 
     # -- batch --------------------------------------------------------------
     def _baselines(
@@ -202,8 +244,9 @@ class QueryVolume(Detector):
         actor = day.coded("actor").codes
         account_col = day.coded("account")
         views = day.rows(EventKind.ORDER_VIEW)
-        pos = views[(day.records[views] >= 0) & (actor[views] >= 0)]
-        records = day.records[pos]
+        view_records = day.records_at(views)
+        keep = (view_records >= 0) & (actor[views] >= 0)
+        pos, records = views[keep], view_records[keep]
         names = day.coded("actor").values
         viewer = actor[pos].astype(np.int64)  # int64 before combining codes into (actor, account) keys
         limits, hour_key, baselines = self._baselines(names, viewer, day.ts[pos] // HOUR_NS, records)
@@ -254,12 +297,8 @@ class QueryVolume(Detector):
         rec, lim = records[order], limits[order]
         cumulative = np.cumsum(rec)
         i = np.arange(len(order), dtype=np.int64)
-        # Window starts found among these rows in position order (ascending probes, a smaller
-        # haystack than the whole day), then carried into group order.
-        ts = day.ts[pos]
-        after = np.searchsorted(ts, ts - self.window_ns, side="right")
-        window_start = np.append(pos, day.n)[after][order]
-        first = index.start(index.groups, window_start)
+        # Window starts: one search over (group, time) keys, probes ascending in group order.
+        first = index.window_first(day.ts[index.positions], self.window_ns)
         total = cumulative - (cumulative[first] - rec[first]) if len(order) else cumulative
         above = total > lim
         prev_above = np.zeros(len(order), dtype=bool)

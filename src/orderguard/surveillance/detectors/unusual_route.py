@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from orderguard.domain.alerts import Alert
 from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import DayColumns
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
 
 ROUTED_KINDS = frozenset({EventKind.CLIENT_ORDER, EventKind.EXECUTION, EventKind.ROUTE_CHANGE})
 
@@ -24,18 +25,22 @@ class UnusualRoute(Detector):
     description: ClassVar[str] = "Order flow routed to a venue that is not approved."
     kinds: ClassVar[frozenset[EventKind]] = ROUTED_KINDS
 
-    def observe(self, event: Event) -> list[Alert]:
-        if event.kind not in ROUTED_KINDS or event.venue is None or event.venue in self.ctx.approved_venues:
-            return []
-        return [
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return dict.fromkeys(ROUTED_KINDS, self._routed)
+
+    def _routed(self, event: Event) -> Sequence[Alert]:
+        venue = event.venue
+        if venue is None or venue in self.ctx.approved_venues:
+            return NO_ALERTS
+        return (
             self.alert(
                 actor=event.actor,
                 symbol=event.symbol,
                 ts=event.ts,
                 event_ids=(event.event_id,),
-                explanation=_explain(event.actor, event.kind.value, event.order_id, event.venue),
-            )
-        ]
+                explanation=_explain(event.actor, event.kind.value, event.order_id, venue),
+            ),
+        )
 
     def scan(self, day: DayColumns) -> list[Alert]:
         venue = day.coded("venue")

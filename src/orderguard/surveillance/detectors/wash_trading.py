@@ -9,18 +9,20 @@ share that employee), and |qA - qB| <= tolerance x max(qA, qB).
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Final
 
 import numpy as np
 
 from orderguard.domain.alerts import Alert
-from orderguard.domain.events import Event, EventKind
+from orderguard.domain.events import Event, EventKind, Side
 from orderguard.surveillance.arrays import opposite_side_pairs
 from orderguard.surveillance.columns import KIND_CODE, DayColumns
 from orderguard.surveillance.context import seconds_to_ns
-from orderguard.surveillance.detector import Detector
+from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
 
 TRADE_KINDS = frozenset({EventKind.EXECUTION, EventKind.PERSONAL_TRADE})
+SIDE_AND_OPPOSITE: Final = {Side.BUY: ("buy", "sell"), Side.SELL: ("sell", "buy")}
 
 
 def _explain(
@@ -47,6 +49,8 @@ class WashTrading(Detector):
         for account, owner in self.ctx.beneficial_owner.items():
             self._accounts_of.setdefault(owner, set()).add(account)
         self._shared: dict[str, bool] = {}
+        # account -> its beneficial owner when that owner has another account, else None (a cache).
+        self._wash_owner: dict[str, str | None] = {}
 
     def shares_owner(self, account: str) -> bool:
         """Whether any other account can have this account's beneficial owner (else it cannot wash)."""
@@ -66,45 +70,55 @@ class WashTrading(Detector):
     def _close(self, a: float, b: float) -> bool:
         return abs(a - b) <= self.tolerance * max(a, b)
 
-    def observe(self, event: Event) -> list[Alert]:
-        if event.kind not in TRADE_KINDS:
-            return []
-        if event.symbol is None or event.side is None or event.qty is None or event.account is None:
-            return []
-        if not self.shares_owner(event.account):
-            return []
+    def stream_handlers(self) -> dict[EventKind, StreamHandler]:
+        return dict.fromkeys(TRADE_KINDS, self._trade)
+
+    def _trade(self, event: Event) -> Sequence[Alert]:
+        account = event.account
+        if account is None:
+            return NO_ALERTS
+        # Most trades are in accounts whose owner has no other account: one lookup decides them.
+        owner = self._wash_owner.get(account)
+        if owner is None:
+            if account in self._wash_owner:
+                return NO_ALERTS
+            owner = self.ctx.owner_of(account) if self.shares_owner(account) else None
+            self._wash_owner[account] = owner
+            if owner is None:
+                return NO_ALERTS
+        if event.symbol is None or event.side is None or event.qty is None:
+            return NO_ALERTS
         recent: dict[tuple[str, str, str], deque[tuple[int, str, str, float, str]]] = self.state["recent"]
-        horizon = event.ts - self.window_ns
-        if event.ts - self.state["swept"] > self.window_ns:
+        ts = event.ts
+        horizon = ts - self.window_ns
+        if ts - self.state["swept"] > self.window_ns:
             for key in list(recent):
                 while recent[key] and recent[key][0][0] < horizon:
                     recent[key].popleft()
                 if not recent[key]:
                     del recent[key]
-            self.state["swept"] = event.ts
-        owner = self.ctx.owner_of(event.account)
-        alerts = []
-        for a_ts, a_id, a_account, a_qty, _a_actor in recent.get(
-            (event.symbol, owner, event.side.opposite.value), ()
-        ):
-            if a_ts >= horizon and a_account != event.account and self._close(a_qty, event.qty):
-                alerts.append(
+            self.state["swept"] = ts
+        side, opposite = SIDE_AND_OPPOSITE[event.side]
+        alerts = NO_ALERTS
+        for a_ts, a_id, a_account, a_qty, _a_actor in recent.get((event.symbol, owner, opposite), ()):
+            if a_ts >= horizon and a_account != account and self._close(a_qty, event.qty):
+                alerts += (
                     self.alert(
                         actor=event.actor,
                         symbol=event.symbol,
-                        ts=event.ts,
+                        ts=ts,
                         event_ids=(a_id, event.event_id),
                         explanation=_explain(
                             owner,
                             event.symbol,
-                            (a_account, event.side.opposite.value, a_qty),
-                            (event.account, event.side.value, event.qty),
-                            event.ts - a_ts,
+                            (a_account, opposite, a_qty),
+                            (account, side, event.qty),
+                            ts - a_ts,
                         ),
-                    )
+                    ),
                 )
-        recent.setdefault((event.symbol, owner, event.side.value), deque()).append(
-            (event.ts, event.event_id, event.account, event.qty, event.actor)
+        recent.setdefault((event.symbol, owner, side), deque()).append(
+            (ts, event.event_id, account, event.qty, event.actor)
         )
         return alerts
 
