@@ -37,7 +37,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # sustained order entry such a collection paused every request for ~100 ms.
         gc.collect()
         gc.freeze()
+        gc.callbacks.append(_freeze_survivors)
     yield
+    if _freeze_survivors in gc.callbacks:
+        gc.callbacks.remove(_freeze_survivors)
+
+
+def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """After a full collection, move its survivors out of the collector's view too.
+
+    Every order stays in the in-memory book, so the heap grows all day; measured under sustained
+    order entry, full collections came every ~0.7 s, each walking the whole heap for 130-150 ms
+    and freeing nothing. Frozen survivors are never walked again, so each full collection only
+    walks what was allocated since the last one. The price: a reference cycle among frozen objects
+    that later becomes garbage is not reclaimed (objects without cycles are still freed at once by
+    reference counting).
+    """
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
 
 
 def create_app(ctx: AppContext, *, web: bool = True, own_process: bool = False) -> FastAPI:
