@@ -15,6 +15,7 @@ from orderguard.audit.store import AuditStore
 from orderguard.config import FirmConfig
 from tests.functional.api.client import TestClient
 from tests.functional.api.support import demo_context
+from tests.functional.web.support import audit_entries
 
 World = tuple[AppContext, TestClient, dict[str, dict[str, str]]]
 ORDER = {
@@ -61,6 +62,27 @@ class TestAuthentication:
         assert client.get("/api/v1/me", headers=fresh).json()["id"] == "bob"
         assert client.delete(f"/api/v1/tokens/{rotated.json()['token_id']}", headers=fresh).status_code == 204
         assert client.get("/api/v1/me", headers=fresh).status_code == 401
+
+    def test_token_changes_through_the_api_are_audited_before_they_happen(self, world: World) -> None:
+        """Issue, rotate and revoke through the API each leave an api_token audit entry naming the
+        caller, as the web UI's token page does; a label that is not printable is refused with 400."""
+        ctx, client, tokens = world
+        issued = client.post("/api/v1/tokens", json={"label": "risk-feed"}, headers=tokens["alice"])
+        assert issued.status_code == 201
+        token_id = issued.json()["token_id"]
+        own = {"Authorization": f"Bearer {issued.json()['token']}"}
+        rotated = client.post(f"/api/v1/tokens/{token_id}/rotate", headers=own).json()
+        new = {"Authorization": f"Bearer {rotated['token']}"}
+        assert client.delete(f"/api/v1/tokens/{rotated['token_id']}", headers=new).status_code == 204
+        entries = [e for e in audit_entries(ctx, "api_token") if e["actor"] == "alice"]
+        assert [(e["action"], e["object_id"]) for e in entries] == [
+            ("created", token_id),
+            ("key_rotated", token_id),
+            ("key_revoked", rotated["token_id"]),
+        ]
+        refused = client.post("/api/v1/tokens", json={"label": "bad\x07"}, headers=tokens["alice"])
+        assert refused.status_code == 400
+        assert "label" in refused.json()["error"]["message"]
 
     def test_tokens_are_hashed_at_rest(self, world: World) -> None:
         """The database holds no token secret, only its SHA-256."""

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from orderguard import __version__
-from orderguard.api.deps import Allowed, Ctx, CurrentCaller, Permission
+from orderguard.api.deps import Allowed, Caller, Ctx, CurrentCaller, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError
 from orderguard.api.metrics import registry_of
 from orderguard.api.schemas import Health, Me, TokenIssue, TokenIssued, TokenOut
+from orderguard.app import AppContext
+from orderguard.auth.token_desk import Requester, TokenDesk
 from orderguard.auth.tokens import TokenError
 
 router = APIRouter()
@@ -19,6 +21,11 @@ SELF = Permission(
     "manage_own_credentials", "Credential", decided_by="owner only: a caller manages their own tokens"
 )
 Self = Annotated[object, Depends(Allowed(SELF))]
+
+
+def _desk(ctx: AppContext, caller: Caller) -> tuple[TokenDesk, Requester]:
+    """The token desk (audits each change before making it, as the web UI's token page does)."""
+    return TokenDesk(ctx.tokens, ctx.audit, ctx.clock), Requester(caller.id, caller.ip, caller.session_id)
 
 
 @router.get("/health", response_model=Health, tags=["system"])
@@ -62,7 +69,11 @@ def me(caller: CurrentCaller, _: Self) -> Me:
 )
 def issue_token(body: TokenIssue, ctx: Ctx, caller: CurrentCaller, _: Self) -> TokenIssued:
     """A new API token for the caller; the secret is in this response only."""
-    token = ctx.tokens.issue(caller.id, body.label)
+    desk, by = _desk(ctx, caller)
+    try:
+        token = desk.issue(by, body.label, "never")
+    except TokenError as exc:
+        raise ApiError(400, "BAD_TOKEN_REQUEST", str(exc)) from None
     return TokenIssued(token_id=token.split("_")[1], token=token)
 
 
@@ -97,7 +108,8 @@ def list_tokens(ctx: Ctx, caller: CurrentCaller, _: Self) -> list[TokenOut]:
 def rotate_token(token_id: str, ctx: Ctx, caller: CurrentCaller, _: Self) -> TokenIssued:
     """Revoke one of the caller's tokens and issue its replacement."""
     try:
-        token = ctx.tokens.rotate(token_id, principal=caller.id)
+        desk, by = _desk(ctx, caller)
+        token = desk.rotate(by, token_id)
     except TokenError as exc:
         raise ApiError(404, "NO_SUCH_TOKEN", str(exc)) from None
     return TokenIssued(token_id=token.split("_")[1], token=token)
@@ -112,6 +124,9 @@ def rotate_token(token_id: str, ctx: Ctx, caller: CurrentCaller, _: Self) -> Tok
 )
 def revoke_token(token_id: str, ctx: Ctx, caller: CurrentCaller, _: Self) -> Response:
     """Revoke one of the caller's tokens at once."""
-    if not ctx.tokens.revoke(token_id, principal=caller.id):
-        raise ApiError(404, "NO_SUCH_TOKEN", f"no active token {token_id} of {caller.id}")
+    desk, by = _desk(ctx, caller)
+    try:
+        desk.revoke(by, token_id)
+    except TokenError as exc:
+        raise ApiError(404, "NO_SUCH_TOKEN", str(exc)) from None
     return Response(status_code=204)
