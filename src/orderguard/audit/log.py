@@ -160,22 +160,10 @@ class AuditLog:
         if not entries:
             return []
         encoded = encode_for_log(entries)
-        with self._batch_lock:
-            if self._closing:
-                raise AuditLogError("audit log is closed; open a new AuditLog to append")
-            if self._failure is not None:
-                raise AuditLogError(f"audit log stopped after a failed write ({self._failure}); reopen it")
-            batch = self._open
-            position = len(batch.items)
-            batch.items.extend(encoded)
-            if not position:  # the sequencer clears the flag only when it takes a batch, under this lock
-                self._work.set()
+        batch, position, _ = self._join(encoded, None)
         with batch.done:  # each woken caller releases the lock again for the next one
             pass
-        if batch.error is not None:
-            raise AuditLogError(f"audit entry was not stored: {batch.error}") from batch.error
-        first = batch.first_index + position
-        return list(range(first, first + len(encoded)))
+        return self._indexes(batch, position, len(encoded))
 
     async def append_async(self, entry: AuditEntry) -> int:
         """``append`` for a coroutine: awaits the commit on the event loop instead of blocking a thread."""
@@ -187,7 +175,16 @@ class AuditLog:
         if not entries:
             return []
         encoded = encode_for_log(entries)
-        loop = asyncio.get_running_loop()
+        batch, position, future = self._join(encoded, asyncio.get_running_loop())
+        assert future is not None  # _join makes one whenever it is given a loop
+        # Shielded: a cancelled caller must not cancel the future the rest of its batch awaits.
+        await asyncio.shield(future)
+        return self._indexes(batch, position, len(encoded))
+
+    def _join(
+        self, encoded: list[tuple[bytes, bytes, bytes]], loop: asyncio.AbstractEventLoop | None
+    ) -> tuple[_Batch, int, asyncio.Future[None] | None]:
+        """Add ``encoded`` to the open batch: (batch, position in it, the future of ``loop`` if given)."""
         with self._batch_lock:
             if self._closing:
                 raise AuditLogError("audit log is closed; open a new AuditLog to append")
@@ -196,17 +193,22 @@ class AuditLog:
             batch = self._open
             position = len(batch.items)
             batch.items.extend(encoded)
-            future = batch.waiters.get(loop)
-            if future is None:
-                future = batch.waiters[loop] = loop.create_future()
-            if not position:
+            future = None
+            if loop is not None:
+                future = batch.waiters.get(loop)
+                if future is None:
+                    future = batch.waiters[loop] = loop.create_future()
+            if not position:  # the sequencer clears the flag only when it takes a batch, under this lock
                 self._work.set()
-        # Shielded: a cancelled caller must not cancel the future the rest of its batch awaits.
-        await asyncio.shield(future)
+        return batch, position, future
+
+    @staticmethod
+    def _indexes(batch: _Batch, position: int, count: int) -> list[int]:
+        """The indexes of ``count`` entries at ``position`` of a settled batch, or its write error."""
         if batch.error is not None:
             raise AuditLogError(f"audit entry was not stored: {batch.error}") from batch.error
         first = batch.first_index + position
-        return list(range(first, first + len(encoded)))
+        return list(range(first, first + count))
 
     def _run_sequencer(self) -> None:
         while True:

@@ -52,31 +52,22 @@ class BatchWriter:
         payloads: Sequence[bytes],
     ) -> None:
         """Insert the entry and payload rows (column by column, same order) and commit; on error roll back."""
-        with self._turn:  # the blackout-book writer shares SQLite's write lock (storage.engine.write_turn)
-            self._write(indexes, leaf_hashes, leaves, salts, payloads)
-
-    def _write(
-        self,
-        indexes: Sequence[int],
-        leaf_hashes: Sequence[bytes],
-        leaves: Sequence[bytes],
-        salts: Sequence[bytes],
-        payloads: Sequence[bytes],
-    ) -> None:
-        cursor = self._conn.cursor()
-        try:
-            if self._postgres:
-                self._copy(cursor, "audit_entries (idx, leaf_hash, leaf)", indexes, leaf_hashes, leaves)
-                self._copy(cursor, "audit_payloads (idx, salt, payload)", indexes, salts, payloads)
-            else:
-                self._insert(cursor, _ENTRY_SQL, indexes, leaf_hashes, leaves)
-                self._insert(cursor, _PAYLOAD_SQL, indexes, salts, payloads)
-            self._conn.commit()
-        except BaseException:
-            self._conn.rollback()
-            raise
-        finally:
-            cursor.close()
+        # The blackout-book writer shares SQLite's write lock: take it in turn (storage.engine.write_turn).
+        with self._turn:
+            cursor = self._conn.cursor()
+            try:
+                if self._postgres:
+                    self._copy(cursor, "audit_entries (idx, leaf_hash, leaf)", indexes, leaf_hashes, leaves)
+                    self._copy(cursor, "audit_payloads (idx, salt, payload)", indexes, salts, payloads)
+                else:
+                    self._insert(cursor, _ENTRY_SQL, indexes, leaf_hashes, leaves)
+                    self._insert(cursor, _PAYLOAD_SQL, indexes, salts, payloads)
+                self._conn.commit()
+            except BaseException:
+                self._conn.rollback()
+                raise
+            finally:
+                cursor.close()
 
     @staticmethod
     def _copy(cursor: Any, target: str, *columns: Sequence[Any]) -> None:

@@ -12,6 +12,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from orderguard.config import DetectorsConfig, FirmConfig
+from orderguard.domain import Side
 
 NS_PER_SECOND: Final = 1_000_000_000
 DAY_NS: Final = 86_400 * NS_PER_SECOND
@@ -57,6 +58,10 @@ class SurveillanceContext:
     weekdays: frozenset[int]
     peer_groups: dict[str, str] = field(default_factory=dict)
     _offsets: dict[int, int] = field(default_factory=dict, repr=False)
+    # side -> symbol -> (family, side value): one shared key tuple per instrument and side.
+    _family_sides: dict[Side, dict[str, tuple[str, str]]] = field(
+        default_factory=lambda: {Side.BUY: {}, Side.SELL: {}}, repr=False
+    )
 
     @classmethod
     def from_config(cls, firm: FirmConfig) -> SurveillanceContext:
@@ -83,6 +88,13 @@ class SurveillanceContext:
     def family(self, symbol: str) -> str:
         """The instrument family: an underlying and the instruments the firm relates to it."""
         return self.families.get(symbol, symbol)
+
+    def family_side(self, symbol: str, side: Side) -> tuple[str, str]:
+        """(family, side value): the key the stream detectors index instruments by, built once."""
+        key = self._family_sides[side].get(symbol)
+        if key is None:
+            key = self._family_sides[side][symbol] = (self.family(symbol), side.value)
+        return key
 
     def peer_group(self, actor: str) -> str:
         """The actor's peer group: everyone holding exactly the same roles (unknown actors together)."""

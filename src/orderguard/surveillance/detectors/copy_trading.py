@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Final
 import numpy as np
 
 from orderguard.domain.alerts import Alert
-from orderguard.domain.events import Event, EventKind, Side
+from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import BOOL, I64, DayColumns, GroupIndex, expand_ranges
 from orderguard.surveillance.context import seconds_to_ns
 from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
@@ -88,8 +88,6 @@ class CopyTrading(Detector):
         self._by_account: dict[str, dict[str, list[Any]]] = self.state["by_account"]
         self._filled: dict[tuple[str, str], dict[str, list[Any]]] = self.state["filled"]
         self._expiry: deque[tuple[int, list[Any]]] = self.state["expiry"]
-        # side -> symbol -> (family, side): one shared key tuple per instrument (a cache, not state).
-        self._keys: dict[Side, dict[str, tuple[str, str]]] = {Side.BUY: {}, Side.SELL: {}}
 
     def stream_handlers(self) -> dict[EventKind, StreamHandler]:
         return {
@@ -99,12 +97,6 @@ class CopyTrading(Detector):
             EventKind.ORDER_VIEW: self._view,
             EventKind.PERSONAL_TRADE: self._personal_trade,
         }
-
-    def _key(self, symbol: str, side: Side) -> tuple[str, str]:
-        key = self._keys[side].get(symbol)
-        if key is None:
-            key = self._keys[side][symbol] = (self.ctx.family(symbol), side.value)
-        return key
 
     def _forget(self, record: list[Any]) -> None:
         tracked = self._by_account.get(record[C_ACCOUNT])
@@ -165,7 +157,7 @@ class CopyTrading(Detector):
             event.seq,
             event.actor,
             account,
-            self._key(symbol, side),
+            self.ctx.family_side(symbol, side),
             event.qty,
             0.0,
             True,
@@ -239,7 +231,7 @@ class CopyTrading(Detector):
         symbol, side, qty = event.symbol, event.side, event.qty
         if symbol is None or side is None or qty is None:
             return NO_ALERTS
-        key = self._key(symbol, side)
+        key = self.ctx.family_side(symbol, side)
         horizon = event.ts - self.lag_ns
         actor = event.actor
         alerts = NO_ALERTS

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from orderguard.domain.alerts import Alert
-from orderguard.domain.events import Event, EventKind, Side
+from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import I64, DayColumns, GroupIndex, expand_ranges
 from orderguard.surveillance.context import seconds_to_ns
 from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
@@ -65,8 +65,6 @@ class FrontRunning(Detector):
         self._working: dict[tuple[str, str], dict[str, list[Any]]] = self.state["working"]
         self._orders: dict[str, list[Any]] = self.state["orders"]
         self._swept: list[int] = self.state["swept"]
-        # side -> symbol -> (family, side): one shared key tuple per instrument (a cache, not state).
-        self._keys: dict[Side, dict[str, tuple[str, str]]] = {Side.BUY: {}, Side.SELL: {}}
 
     def stream_handlers(self) -> dict[EventKind, StreamHandler]:
         return {
@@ -75,12 +73,6 @@ class FrontRunning(Detector):
             EventKind.CLIENT_ORDER: self._client_order,
             EventKind.PERSONAL_TRADE: self._personal_trade,
         }
-
-    def _key(self, symbol: str, side: Side) -> tuple[str, str]:
-        key = self._keys[side].get(symbol)
-        if key is None:
-            key = self._keys[side][symbol] = (self.ctx.family(symbol), side.value)
-        return key
 
     def _end(self, record: list[Any]) -> None:
         del self._orders[record[4]]
@@ -122,7 +114,7 @@ class FrontRunning(Detector):
         ts = event.ts
         if ts - self._swept[0] > self.lead_ns:
             self._sweep(ts)
-        key = self._key(symbol, side)
+        key = self.ctx.family_side(symbol, side)
         alerts = NO_ALERTS
         trades = self._recent.get(key)
         if trades:
@@ -161,7 +153,7 @@ class FrontRunning(Detector):
         ts = event.ts
         if ts - self._swept[0] > self.lead_ns:
             self._sweep(ts)
-        key = self._key(symbol, side)
+        key = self.ctx.family_side(symbol, side)
         alerts = NO_ALERTS
         bound = self.ratio * qty
         for c_id, record in self._working.get(key, {}).items():
