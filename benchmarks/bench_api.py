@@ -9,6 +9,10 @@ HTTP/1.1 client on uvloop. A bare ``GET /health`` run on the same server code is
 what HTTP alone costs on this machine. Afterwards it reads the audit log back: every order id the
 API answered "accepted" must be audited exactly once as created, and nothing else.
 
+The sealed rows run twice: with the execution connector in the server's own process
+(``--connector in-process``) and in its own process (``--connector process``, the default of
+``serve``; ``--connector`` here picks one or both).
+
     .venv/bin/python benchmarks/bench_api.py            # 60 s per row (the recorded run)
     .venv/bin/python benchmarks/bench_api.py --quick    # 5 s smoke run
 """
@@ -55,7 +59,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: str, port: int, *, execute: bool) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    db: str, port: int, *, execute: bool, connector: str = "process"
+) -> tuple[subprocess.Popen[str], str]:
     command = [
         str(ROOT / ".venv" / "bin" / "orderguard"),
         "serve",
@@ -69,6 +75,8 @@ def start_server(db: str, port: int, *, execute: bool) -> tuple[subprocess.Popen
         SIM_CLOCK,
         "--issue-token",
         "alice",
+        "--connector",
+        connector,
     ]
     if not execute:
         command.append("--no-execute")
@@ -275,11 +283,13 @@ def wrk_load(port: int, token: str, seconds: float, clients: int, budget: int, *
     )
 
 
-def run(seconds: float, clients: int, max_orders: int, *, execute: bool, use_wrk: bool) -> RunResult:
+def run(
+    seconds: float, clients: int, max_orders: int, *, execute: bool, use_wrk: bool, connector: str = "process"
+) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="og-bench-api-") as tmp:
         db_path = Path(tmp) / "bench.db"
         port = free_port()
-        server, token = start_server(f"sqlite:///{db_path}", port, execute=execute)
+        server, token = start_server(f"sqlite:///{db_path}", port, execute=execute, connector=connector)
         try:
             load = (wrk_load if use_wrk else python_load)(
                 port, token, seconds, clients, max_orders, orders=True
@@ -324,8 +334,24 @@ def load_average() -> str:
     return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
 
 
-def in_process(seconds: float, threads: int, *, execute: bool) -> tuple[int, float]:
+@dataclass
+class InProcess:
+    orders: int
+    rate: float
+    cpu_ms: float  # this process's CPU (user + system) per order
+    connector_cpu_ms: float | None  # the connector process's, when there is one
+    batch: float | None  # orders per combined execution batch
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of another process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def in_process(seconds: float, threads: int, *, execute: bool, connector: str = "process") -> InProcess:
     """The same order path without HTTP (OrderDesk from threads): the ceiling the API adds to."""
+    import resource
     from concurrent.futures import ThreadPoolExecutor
 
     from orderguard.app import build_app_context, shifted_clock
@@ -339,6 +365,7 @@ def in_process(seconds: float, threads: int, *, execute: bool) -> tuple[int, flo
             audit_key=Path(tmp) / "key",
             execute=execute,
             clock=shifted_clock(parse_ts(SIM_CLOCK)),
+            connector="process" if connector == "process" else "in-process",
         )
         stop_at = time.monotonic() + seconds
 
@@ -360,12 +387,25 @@ def in_process(seconds: float, threads: int, *, execute: bool) -> tuple[int, flo
                 ctx.orders.submit(ticket)
             return n
 
+        child = ctx.execution.connector_process if ctx.execution is not None else None
+        child_before = process_cpu_s(child.pid) if child is not None else 0.0
+        before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.monotonic()
         with ThreadPoolExecutor(threads) as pool:
             done = sum(pool.map(worker, range(threads)))
         elapsed = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        child_cpu = process_cpu_s(child.pid) - child_before if child is not None else None
+        combiner = ctx.execution.combiner if ctx.execution is not None else None
         ctx.close()
-    return done, done / elapsed
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return InProcess(
+        done,
+        done / elapsed,
+        cpu / done * 1e3,
+        child_cpu / done * 1e3 if child_cpu is not None else None,
+        combiner.items / combiner.batches if combiner is not None and combiner.batches else None,
+    )
 
 
 def main() -> int:
@@ -381,6 +421,13 @@ def main() -> int:
         help="load generator: wrk when installed (auto), or the raw Python client",
     )
     parser.add_argument("--no-in-process", action="store_true", help="skip the rows without HTTP")
+    parser.add_argument(
+        "--connector",
+        choices=("both", "process", "in-process"),
+        default="both",
+        help="where the sealed rows run the execution connector: its own process, the server's, or both",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the GET /health row")
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 60.0)
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
@@ -391,14 +438,18 @@ def main() -> int:
     print("| path | orders | accepted | orders/s | p50 ms | p99 ms | audited | lost | duplicated | load |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     failed = False
-    health = run_health(seconds, args.clients, use_wrk=use_wrk)
-    print(
-        f"| baseline: bare `GET /health` | {health.requests:,} | | {health.requests / health.seconds:,.0f} | "
-        f"{health.p50_ms:.1f} | {health.p99_ms:.1f} | | | | {load_average()} |"
-    )
-    for execute in (False, True):
-        r = run(seconds, args.clients, args.max_orders, execute=execute, use_wrk=use_wrk)
-        path = "gate + audit + sealed execution" if execute else "gate + audit"
+    if not args.no_baseline:
+        health = run_health(seconds, args.clients, use_wrk=use_wrk)
+        print(
+            f"| baseline: bare `GET /health` | {health.requests:,} | | "
+            f"{health.requests / health.seconds:,.0f} | "
+            f"{health.p50_ms:.1f} | {health.p99_ms:.1f} | | | | {load_average()} |"
+        )
+    connectors = ("in-process", "process") if args.connector == "both" else (args.connector,)
+    rows = [(False, "process"), *((True, c) for c in connectors)]
+    for execute, connector in rows:
+        r = run(seconds, args.clients, args.max_orders, execute=execute, use_wrk=use_wrk, connector=connector)
+        path = f"gate + audit + sealed execution, connector {connector}" if execute else "gate + audit"
         print(
             f"| {path} | {r.orders:,} | {r.accepted:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p99_ms:.1f} | {r.audited:,} | {r.lost} | {r.duplicated} | {load_average()} |"
@@ -411,13 +462,23 @@ def main() -> int:
             print(
                 f"  in flight at the stop (audited, answer not read): {r.in_flight}; phantoms: {r.phantoms}"
             )
-    for execute in () if args.no_in_process else (False, True):
-        done, rate = in_process(seconds, args.clients, execute=execute)
-        path = "gate + audit + sealed execution" if execute else "gate + audit"
+    cpu_rows = []
+    for execute, connector in () if args.no_in_process else rows:
+        r2 = in_process(seconds, args.clients, execute=execute, connector=connector)
+        path = f"gate + audit + sealed execution, connector {connector}" if execute else "gate + audit"
         print(
-            f"| {path}, in process, no HTTP ({args.clients} threads) | {done:,} | | {rate:,.0f} "
+            f"| {path}, in process, no HTTP ({args.clients} threads) | {r2.orders:,} | | {r2.rate:,.0f} "
             f"| | | | | | {load_average()} |"
         )
+        cpu_rows.append((path, r2))
+    if cpu_rows:
+        print("\nCPU per order of the rows without HTTP (user + system):\n")
+        print("| path | API process ms/order | connector process ms/order | orders per batch |")
+        print("|---|---:|---:|---:|")
+        for path, r2 in cpu_rows:
+            child = f"{r2.connector_cpu_ms:.3f}" if r2.connector_cpu_ms is not None else ""
+            batch = f"{r2.batch:.1f}" if r2.batch is not None else ""
+            print(f"| {path} | {r2.cpu_ms:.3f} | {child} | {batch} |")
     return 1 if failed else 0
 
 

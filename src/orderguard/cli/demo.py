@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -21,6 +22,19 @@ DEMO_LOGINS = (
 )
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the firm file (TOML)")]
 DbOption = Annotated[str, typer.Option("--db", help="database URL (default: ./orderguard.db)")]
+
+
+class Connector(StrEnum):
+    """Where the execution connector runs."""
+
+    PROCESS = "process"  # its own process: its key never enters the API process
+    IN_PROCESS = "in-process"
+
+
+ConnectorOption = Annotated[
+    Connector,
+    typer.Option("--connector", help="run the execution connector in its own process or in this one"),
+]
 
 
 def _reset(url: str) -> None:
@@ -111,13 +125,20 @@ def _serve(ctx: AppContext, host: str, port: int) -> None:
     uvicorn.run(create_app(ctx, own_process=True), host=host, port=port, log_level="warning")
 
 
-def _run_demo(config: Path, db: str, events: int, seed: int) -> AppContext:
+def _connector_mode(value: Connector) -> Literal["in-process", "process"]:
+    return "in-process" if value is Connector.IN_PROCESS else "process"
+
+
+def _run_demo(
+    config: Path, db: str, events: int, seed: int, connector: Connector = Connector.PROCESS
+) -> AppContext:
     """Reset the database, run the demo day and print the summary; the context stays open."""
     import datetime as dt
     import time
 
     from orderguard.app import build_app_context, shifted_clock
     from orderguard.config import ConfigError, load_config
+    from orderguard.execution.connector_process import ConnectorUnavailableError
     from orderguard.wiring.demo_day import DEMO_DATE, run_demo_day
 
     started = time.perf_counter()
@@ -132,9 +153,18 @@ def _run_demo(config: Path, db: str, events: int, seed: int) -> AppContext:
     key = demo_key_path(db)
     if key is not None:
         key.unlink(missing_ok=True)
-    ctx = build_app_context(
-        firm, db, audit_key=key, clock=shifted_clock(int(local.timestamp()) * 1_000_000_000)
-    )
+    try:
+        ctx = build_app_context(
+            firm,
+            db,
+            audit_key=key,
+            clock=shifted_clock(int(local.timestamp()) * 1_000_000_000),
+            connector=_connector_mode(connector),
+            firm_path=config,
+        )
+    except ConnectorUnavailableError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     try:
         summary = run_demo_day(ctx, events=events, seed=seed, progress=lambda m: typer.echo(f"· {m}"))
     except ValueError as exc:
@@ -160,9 +190,10 @@ def register(app: typer.Typer) -> None:
         events: Annotated[int, typer.Option("--events", min=100, help="events in the simulated day")] = 1_000,
         seed: Annotated[int, typer.Option("--seed")] = 1,
         port: Annotated[int, typer.Option("--port")] = 8000,
+        connector: ConnectorOption = Connector.PROCESS,
     ) -> None:
         """The main job: a simulated trading day through every stage, a summary, then the UI."""
-        ctx = _run_demo(config, db, events, seed)
+        ctx = _run_demo(config, db, events, seed, connector)
         if no_serve:
             ctx.close()
             return
@@ -204,6 +235,7 @@ def register(app: typer.Typer) -> None:
         oidc_jwks: Annotated[
             str | None, typer.Option("--oidc-jwks", help="the issuer's JWKS: a file or an http(s) URL")
         ] = None,
+        connector: ConnectorOption = Connector.PROCESS,
     ) -> None:
         """Serve the HTTP API and the web UI on an existing database (migrated first)."""
         import getpass
@@ -213,6 +245,7 @@ def register(app: typer.Typer) -> None:
         from orderguard.auth.token_desk import TokenDesk
         from orderguard.config import ConfigError
         from orderguard.domain import parse_ts
+        from orderguard.execution.connector_process import ConnectorUnavailableError
 
         oidc = oidc_verifier(oidc_issuer, oidc_audience, oidc_jwks)
         try:
@@ -225,8 +258,9 @@ def register(app: typer.Typer) -> None:
                 oidc=oidc,
                 clock=clock,
                 cookie_secure=secure_cookies,
+                connector=_connector_mode(connector),
             )
-        except (ConfigError, ValueError) as exc:
+        except (ConfigError, ValueError, ConnectorUnavailableError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         desk = TokenDesk(ctx.tokens, ctx.audit, ctx.clock)

@@ -39,6 +39,7 @@ class ReasonCode(StrEnum):
     KEY_EXPIRED = "KEY_EXPIRED"  # outside its validity window: rotated out, or not yet active
     ATTESTATION_INVALID = "ATTESTATION_INVALID"  # present but forged, for another order, or a refusal
     CASE_CONFLICT_OF_INTEREST = "CASE_CONFLICT_OF_INTEREST"  # investigator is the subject or conflicted
+    CONNECTOR_UNAVAILABLE = "CONNECTOR_UNAVAILABLE"  # the connector process is gone or answered garbage
 
 
 @dataclass(frozen=True, slots=True)

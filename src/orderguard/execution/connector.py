@@ -9,7 +9,9 @@ Every acceptance and every refusal is audited with its reason code.
 commit for all their verdicts (``append_many`` when the sink has it); it is
 ``judge_many`` (verify and claim, CPU only) followed by ``execute_judged``
 (audit, drop copies, venue), which a caller may run apart, e.g. so that one
-batch waits for its commit while the next one is judged.
+batch waits for its commit while the next one is judged. ``execute_audited``
+is ``execute_judged`` for verdicts another process already logged (the
+connector process: docs/execution.md, "Connector process").
 """
 
 from __future__ import annotations
@@ -122,7 +124,16 @@ class ExecutionConnector:
 
     def execute_judged(self, judged: JudgedBatch) -> list[ConnectorResult]:
         """Audit the verdicts (one durable commit), then seal the drop copies and send the accepted orders."""
-        indexes = self._append_many(judged.entries)
+        return self.execute_audited(judged, self._append_many(judged.entries))
+
+    def execute_audited(self, judged: JudgedBatch, indexes: Sequence[int]) -> list[ConnectorResult]:
+        """Seal the drop copies and send the accepted orders of verdicts already durable at ``indexes``.
+
+        For a connector whose audit log is elsewhere (the connector process: the API process's
+        log sequences the entries and answers with their indexes).
+        """
+        if len(indexes) != len(judged.entries):
+            raise ValueError(f"{len(indexes)} audit indexes for {len(judged.entries)} verdicts")
         results = []
         for (verification, decision), now, index in zip(judged.verdicts, judged.times, indexes, strict=True):
             intent = verification.intent

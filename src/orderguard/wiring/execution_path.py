@@ -16,19 +16,28 @@ it passes the lead on and waits for the connector's one durable audit commit for
 prepared, so batches' commits overlap instead of queueing. Every order is still signed,
 attested, sealed to the connector alone, verified, replay-checked and audited before it
 executes; a lone caller's order is a batch of one.
+
+``connector="process"`` runs the connector in its own process (``ConnectorProcess``): it makes
+its own X25519 key, which never enters this process, and judges each batch there (the leader
+waits for the verdicts, as for ``judge_many``); this process logs them (one commit, after
+passing the lead) and only then lets it send the orders (``wiring.remote_connector``). If that
+process is gone or answers garbage, the orders are refused (``CONNECTOR_UNAVAILABLE``, audited
+here), never sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from orderguard.config import FirmConfig
-from orderguard.domain import AuditSink, Decision, Role
+from orderguard.domain import AuditEntry, AuditSink, Decision, Role
 from orderguard.execution import (
     ConnectorPolicy,
     ConnectorResult,
@@ -52,14 +61,17 @@ from orderguard.execution import (
 from orderguard.execution._combine import Combiner
 from orderguard.execution.attestation import AttestedOrder, attest_encoded
 from orderguard.execution.connector import JudgedBatch
+from orderguard.execution.connector_process import ConnectorProcess
 from orderguard.execution.envelope import SESSION_WRAP_PREFIX, seal_in_session
 from orderguard.execution.session import SessionSealer
 from orderguard.gateway.orders import OrderTicket
+from orderguard.wiring.remote_connector import RemoteBatch, finish_remote, judge_remote
 
 NS = 1_000_000_000
 ORDER_LIFETIME_NS = 30 * NS
 MAX_COMBINED = 32  # orders per combined batch: bounds what each envelope carries (digests, attestation)
 ATTESTATION_SPREAD_NS = NS  # one attestation covers orders dated within a second of each other
+ConnectorMode = Literal["in-process", "process"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +85,8 @@ class _Order:
 class _Judged:
     results: list[ConnectorResult | Exception | None]  # failures so far, by position in the batch
     ready: list[int]  # positions of the orders the connector judged
-    judged: JudgedBatch
+    judged: JudgedBatch | None  # in process
+    remote: RemoteBatch | None = None  # in the connector process
 
 
 class ExecutionPath:
@@ -81,6 +94,8 @@ class ExecutionPath:
 
     ``max_combined=1`` and ``sessions=False`` give the per-order path (single-shot HPKE envelopes
     and drop copies, one signature and attestation per order): the benchmark's baseline.
+    ``connector="process"`` starts the connector process (it reads ``firm_path`` itself); call
+    ``close`` to stop it.
     """
 
     def __init__(
@@ -91,8 +106,14 @@ class ExecutionPath:
         seed: int = 7,
         max_combined: int = MAX_COMBINED,
         sessions: bool = True,
+        connector: ConnectorMode = "in-process",
+        firm_path: Path | str | None = None,
+        reply_timeout_s: float = 30.0,
     ) -> None:
         self.directory = KeyDirectory()
+        self._audit = audit
+        append_many: Callable[[list[AuditEntry]], list[int]] | None = getattr(audit, "append_many", None)
+        self._append_many = append_many or (lambda entries: [audit.append(e) for e in entries])
         self._signing: dict[str, tuple[str, Ed25519PrivateKey]] = {}
         self._approval: dict[str, tuple[str, Ed25519PrivateKey]] = {}
         for principal in firm.principals:
@@ -100,28 +121,66 @@ class ExecutionPath:
             if Role.ORDER_APPROVER in principal.roles:
                 self._approval[principal.id] = self._ed25519(principal.id, KeyPurpose.APPROVAL)
         self._controls = self._ed25519("service:controls", KeyPurpose.ATTESTATION)
-        connector_id, connector_key = self._x25519("service:connector-1", KeyPurpose.CONNECTOR)
         surveillance_id, surveillance_key = self._x25519("service:surveillance", KeyPurpose.SURVEILLANCE)
-        self._connector_id, self._connector_public = connector_id, connector_key.public_key()
+        self._venue: ExchangeSimulator | None = None
+        self._connector: ExecutionConnector | None = None
+        self._process: ConnectorProcess | None = None
+        if connector == "process":
+            if firm_path is None:
+                raise ValueError("the connector process reads the firm file itself: pass firm_path")
+            self._process = ConnectorProcess(firm_path, reply_timeout_s=reply_timeout_s)
+            surveillance = self.directory.get(surveillance_id)
+            publics = [r for r in self.directory.records() if r.purpose is not KeyPurpose.SURVEILLANCE]
+            record = self._process.start(publics, surveillance, seed=seed, drop_copy_sessions=sessions)
+            self.directory.add(record)
+            connector_id = record.key_id
+            self._connector_public = X25519PublicKey.from_public_bytes(record.public_raw)
+        else:
+            connector_id, connector_key = self._x25519("service:connector-1", KeyPurpose.CONNECTOR)
+            self._connector_public = connector_key.public_key()
+            self._venue = ExchangeSimulator(seed=seed)
+            self._connector = ExecutionConnector(
+                "service:connector-1",
+                verifier=EnvelopeVerifier(
+                    {connector_id: connector_key}, self.directory, ConnectorPolicy.from_firm(firm)
+                ),
+                replay=MemoryReplayCache(),
+                audit=audit,
+                venue=self._venue,
+                surveillance=DropCopyRecipient(surveillance_id, surveillance_key.public_key()),
+                drop_copy_sessions=sessions,
+            )
+        self._connector_id = connector_id
         self._session = (
             SessionSealer(connector_id, self._connector_public, SESSION_WRAP_PREFIX) if sessions else None
-        )
-        self.venue = ExchangeSimulator(seed=seed)
-        self.connector = ExecutionConnector(
-            "service:connector-1",
-            verifier=EnvelopeVerifier(
-                {connector_id: connector_key}, self.directory, ConnectorPolicy.from_firm(firm)
-            ),
-            replay=MemoryReplayCache(),
-            audit=audit,
-            venue=self.venue,
-            surveillance=DropCopyRecipient(surveillance_id, surveillance_key.public_key()),
-            drop_copy_sessions=sessions,
         )
         self.max_combined = max_combined
         self.combiner: Combiner[_Order, _Judged, ConnectorResult | Exception] = Combiner(
             self._judge_batch, self._finish_batch, max_combined
         )
+
+    @property
+    def venue(self) -> ExchangeSimulator:
+        """The venue simulator of the in-process connector."""
+        if self._venue is None:
+            raise RuntimeError("the venue simulator lives in the connector process")
+        return self._venue
+
+    @property
+    def connector(self) -> ExecutionConnector:
+        """The in-process connector."""
+        if self._connector is None:
+            raise RuntimeError("the connector runs in its own process (connector='process')")
+        return self._connector
+
+    @property
+    def connector_process(self) -> ConnectorProcess | None:
+        return self._process
+
+    def close(self) -> None:
+        """Stop the connector process, if there is one (later orders are refused)."""
+        if self._process is not None:
+            self._process.close()
 
     def _ed25519(self, owner: str, purpose: KeyPurpose) -> tuple[str, Ed25519PrivateKey]:
         record, private = generate_key(owner, purpose, 0)
@@ -183,13 +242,22 @@ class ExecutionPath:
         attestations = self._attest({p: (batch[p], s) for p, s in signed.items()})
         ready = sorted(signed)
         envelopes = [self._seal(signed[p], attestations[p]).to_bytes() for p in ready]
-        judged = self.connector.judge_many(envelopes, [batch[p].ticket.ts for p in ready])
-        return _Judged(results, ready, judged)
+        times = [batch[p].ticket.ts for p in ready]
+        if self._process is None:
+            return _Judged(results, ready, self.connector.judge_many(envelopes, times))
+        orders = tuple((batch[p].ticket.order_id, signed[p].digest.hex(), batch[p].ticket.ts) for p in ready)
+        return _Judged(results, ready, None, judge_remote(self._process, orders, envelopes, times))
 
     def _finish_batch(self, batch: _Judged) -> list[ConnectorResult | Exception]:
         """The connector's audit commit for the batch, then its drop copies and venue hand-offs."""
         results = batch.results
-        for position, result in zip(batch.ready, self.connector.execute_judged(batch.judged), strict=True):
+        if batch.judged is not None:
+            done = self.connector.execute_judged(batch.judged)
+        elif self._process is not None and batch.remote is not None:
+            done = finish_remote(self._process, batch.remote, self._append_many)
+        else:
+            raise RuntimeError("a batch judged neither here nor in the connector process")
+        for position, result in zip(batch.ready, done, strict=True):
             results[position] = result
         return [r if r is not None else RuntimeError("order was not handled") for r in results]
 
