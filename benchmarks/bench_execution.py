@@ -1,6 +1,6 @@
 """Sealed execution path: sign + seal at the source, open + verify everything at the connector, per order.
 
-Run: .venv/bin/python benchmarks/bench_execution.py [--orders 4000] [--rounds 8] [--quick]
+Run: .venv/bin/python benchmarks/bench_execution.py [--orders 4000] [--rounds 8] [--baseline DIR] [--quick]
 
 Single thread (one core). Each step runs over ``--orders`` distinct orders split
 into rounds, and the rounds of all steps are interleaved, so a burst of load from
@@ -15,13 +15,20 @@ seal/open, AES-256-GCM), so each step reads as "this many primitives plus Python
 
 A second table (``benchmarks/execution_leg.py``) times the whole execution leg as the order
 desk calls it, per order and combined, on 1 thread and on 32 threads with the durable audit log.
+
+A third table (``benchmarks/execution_steps.py``) splits the leg's CPU per order into its steps,
+for batches of 32 and of 4 orders (the order desk's batches are small); with ``--baseline DIR``
+(a source tree, e.g. ``git archive bd407bb | tar -x -C /tmp/base``, the code before session 3) the
+same steps of that code are measured in the same run, in alternating subprocesses, beside this code's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -176,12 +183,49 @@ def build_steps(world: World, count: int) -> list[Step]:
     ]
 
 
+def _steps(batch: int, orders: int, source: Path | None) -> dict[str, float]:
+    """One run of ``execution_steps.py`` in a subprocess, on this code or on the tree ``source``."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source / "src")
+    command = [sys.executable, str(ROOT / "benchmarks" / "execution_steps.py"), "--batch", str(batch)]
+    command += ["--orders", str(orders), "--rounds", "1"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    costs: dict[str, float] = json.loads(done.stdout)
+    return costs
+
+
+def step_table(orders: int, rounds: int, baseline: Path | None) -> list[str]:
+    """Markdown: µs of CPU per order by step, batches of 32 and 4; baseline columns when given."""
+    codes: list[tuple[str, Path | None]] = [("this code", None)]
+    if baseline is not None:
+        codes.insert(0, (f"baseline ({baseline})", baseline))
+    columns = [(batch, name, source) for batch in (32, 4) for name, source in codes]
+    runs: dict[tuple[int, str], list[dict[str, float]]] = {(b, n): [] for b, n, _ in columns}
+    for _ in range(rounds):
+        for batch, name, source in columns:
+            runs[batch, name].append(_steps(batch, orders, source))
+    labels = list(dict.fromkeys(label for done in runs.values() for run in done for label in run))
+    head = " | ".join(f"{name}, batch {batch}" for batch, name, _ in columns)
+    lines = [f"| step (µs of CPU per order) | {head} |", "|---|" + "---:|" * len(columns)]
+    for label in labels:
+        cells = []
+        for batch, name, _ in columns:
+            values = [run[label] for run in runs[batch, name] if label in run]
+            cells.append(f"{statistics.median(values):.1f}" if values else "")
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--leg-seconds", type=float, default=5.0, help="seconds per execution-leg run")
     parser.add_argument("--leg-rounds", type=int, default=3, help="interleaved execution-leg runs")
+    parser.add_argument("--steps-orders", type=int, default=2048, help="orders per step-table run")
+    parser.add_argument("--steps-rounds", type=int, default=5, help="alternating step-table runs")
+    parser.add_argument("--baseline", type=Path, help="a source tree to measure the steps of as well")
     parser.add_argument("--quick", action="store_true", help="a 256-order smoke run")
     args = parser.parse_args()
     count, rounds = (256, 4) if args.quick else (args.orders, args.rounds)
@@ -210,6 +254,15 @@ def main() -> None:
     print("| execution leg | orders/s | CPU µs per order | p50 µs | p99 µs | orders per batch |")
     print("|---|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
+    steps_orders, steps_rounds = (256, 1) if args.quick else (args.steps_orders, args.steps_rounds)
+    load_before = os.getloadavg()[0]
+    table = step_table(steps_orders, steps_rounds, args.baseline)
+    print(
+        f"\nExecution leg by step ({steps_orders} orders per run, one thread, in-memory audit, median of "
+        f"{steps_rounds} alternating runs); load average {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after\n"
+    )
+    print("\n".join(table))
 
 
 if __name__ == "__main__":

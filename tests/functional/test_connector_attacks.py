@@ -305,6 +305,21 @@ class TestControlsAttestation:
         sealed = world.seal(signed, attestation)
         assert_refused(world, world.connector.handle(sealed), ReasonCode.RESTRICTED_SYMBOL)
 
+    def test_a_verified_attestation_does_not_vouch_for_altered_bytes_under_its_signature(
+        self, world: World
+    ) -> None:
+        """Once an attestation verified (and is cached), other bytes under its signature are checked anew."""
+        first, second = world.sign(world.intent()), world.sign(world.intent())
+        entries = tuple(AttestedOrder(s.digest, True, ReasonCode.ALLOWED, ("p",)) for s in (first, second))
+        attestation = attest(entries, world.key_id("controls"), world.ed25519("controls"), world.clock.now_ns)
+        assert world.connector.handle(world.seal(first, attestation)).accepted
+        world.venue.received.clear()
+        widened = replace(attestation.orders[1], policy_ids=("p", "forged-exemption"))
+        altered = replace(attestation, orders=(attestation.orders[0], widened)).encode()
+        assert altered[-64:] == attestation.signature  # same signature, other signed bytes
+        result = world.connector.handle(world.seal(second, altered))  # type: ignore[arg-type]
+        assert_refused(world, result, ReasonCode.ATTESTATION_INVALID)
+
     def test_an_unapproved_venue_is_refused(self, world: World) -> None:
         """The connector re-checks the venue allowlist itself, even when the controls attested the order."""
         envelope = world.envelope(world.intent(venue="DARK-X"))
@@ -341,6 +356,21 @@ class TestBatchSignatures:
         assert_refused(
             world, world.connector.handle(world.seal(tampered, attestation)), ReasonCode.SIGNATURE_INVALID
         )
+
+    def test_a_verified_batch_signature_does_not_cover_a_tampered_list(self, world: World) -> None:
+        """After a batch verified (and is cached), its signature over a changed digest list is refused."""
+        signed, attestation = self._batch(world)
+        assert world.connector.handle(world.seal(signed[0], attestation)).accepted
+        world.venue.received.clear()
+        outsider = world.sign(world.intent(), "desk-equities")
+        entries = (AttestedOrder(outsider.digest, True, ReasonCode.ALLOWED, ("p",)),)
+        its_attestation = attest(
+            entries, world.key_id("controls"), world.ed25519("controls"), world.clock.now_ns
+        )
+        swapped = signed[0].batch[:-32] + outsider.digest  # the last order's digest replaced
+        smuggled = replace(outsider, signature=signed[0].signature, batch=swapped)
+        result = world.connector.handle(world.seal(smuggled, its_attestation))
+        assert_refused(world, result, ReasonCode.SIGNATURE_INVALID)
 
     def test_a_cached_batch_signature_does_not_outlive_a_revocation(self, world: World) -> None:
         """After the desk key is revoked, the rest of an already verified batch is refused."""

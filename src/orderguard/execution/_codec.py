@@ -15,6 +15,8 @@ from typing import Final
 _U32: Final = struct.Struct(">I")
 _U64: Final = struct.Struct(">Q")
 _pack_u32: Final = _U32.pack
+_pack_u64: Final = _U64.pack
+u64: Final = _pack_u64  # a big-endian u64 as bytes, as Writer().u64 writes it (no Python frame per call)
 MAX_FIELD: Final = 1 << 20  # no field of ours is near a megabyte; a bigger length is corruption
 
 
@@ -35,7 +37,7 @@ class Writer:
         return self
 
     def u64(self, value: int) -> Writer:
-        self._parts.append(_U64.pack(value))
+        self._parts.append(_pack_u64(value))
         return self
 
     def blob(self, data: bytes) -> Writer:
@@ -50,6 +52,17 @@ class Writer:
 
     def getvalue(self) -> bytes:
         return b"".join(self._parts)
+
+
+def blobs(*fields: bytes) -> bytes:
+    """What ``Writer().blob(f)`` for each of ``fields`` gives, in one join."""
+    parts: list[bytes] = []
+    for data in fields:
+        size = len(data)
+        if size > MAX_FIELD:
+            raise CodecError(f"field of {size} bytes exceeds the {MAX_FIELD}-byte limit")
+        parts += (_pack_u32(size), data)
+    return b"".join(parts)
 
 
 class Reader:
@@ -82,13 +95,17 @@ class Reader:
         return value
 
     def blob(self) -> bytes:
-        if self._pos + 4 > len(self._data):
-            raise CodecError(f"{self._what}: truncated at byte {self._pos} (needed 4 more bytes)")
-        size: int = _U32.unpack_from(self._data, self._pos)[0]
+        data, pos = self._data, self._pos  # one call per field: this runs for every field of every order
+        if pos + 4 > len(data):
+            raise CodecError(f"{self._what}: truncated at byte {pos} (needed 4 more bytes)")
+        size: int = _U32.unpack_from(data, pos)[0]
         if size > MAX_FIELD:
-            raise CodecError(f"{self._what}: field length {size} at byte {self._pos} is implausible")
-        self._pos += 4
-        return self.raw(size)
+            raise CodecError(f"{self._what}: field length {size} at byte {pos} is implausible")
+        start, end = pos + 4, pos + 4 + size
+        if end > len(data):
+            raise CodecError(f"{self._what}: truncated at byte {start} (needed {size} more bytes)")
+        self._pos = end
+        return data[start:end]
 
     def text(self) -> str:
         at = self._pos

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from typing import Final
 
 from orderguard.domain import Decision, ReasonCode
-from orderguard.execution._codec import Reader, Writer
+from orderguard.execution._codec import Reader, Writer, blobs, u64
 from orderguard.execution.signing import Approval, Context, Signer, sign
 
 MAGIC: Final = b"OGA1"
 MAX_ENTRIES: Final = 4096
+_ZERO: Final = u64(0)
+_ONE: Final = u64(1)
+_REASONS: Final = {reason.value: reason for reason in ReasonCode}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +35,24 @@ class AttestedOrder:
     approvals: tuple[Approval, ...] = ()
 
     def encode(self, writer: Writer) -> None:
-        writer.blob(self.digest).u64(1 if self.allowed else 0).text(self.reason.value)
-        writer.u64(len(self.policy_ids))
-        for policy_id in self.policy_ids:
-            writer.text(policy_id)
-        writer.u64(len(self.approvals))
-        for approval in self.approvals:
-            approval.encode(writer)
+        writer.raw(self.encoded())
+
+    def encoded(self) -> bytes:
+        """This entry's bytes in an attestation body."""
+        parts = [
+            blobs(self.digest),
+            _ONE if self.allowed else _ZERO,
+            blobs(self.reason.encode("utf-8")),  # a StrEnum is its value (.value is slow)
+            u64(len(self.policy_ids)),
+            blobs(*(policy_id.encode("utf-8") for policy_id in self.policy_ids)),
+            u64(len(self.approvals)),
+        ]
+        if self.approvals:
+            writer = Writer()
+            for approval in self.approvals:
+                approval.encode(writer)
+            parts.append(writer.getvalue())
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, reader: Reader) -> AttestedOrder:
@@ -46,7 +60,8 @@ class AttestedOrder:
         allowed_flag = reader.u64()
         if allowed_flag not in (0, 1):
             raise ValueError(f"attestation: decision flag {allowed_flag} is neither 0 nor 1")
-        reason = ReasonCode(reader.text())
+        reason_text = reader.text()
+        reason = _REASONS.get(reason_text) or ReasonCode(reason_text)  # ReasonCode() names a bad one
         policy_ids = tuple(reader.text() for _ in range(_count(reader)))
         approvals = tuple(Approval.decode(reader) for _ in range(_count(reader)))
         return cls(digest, allowed_flag == 1, reason, policy_ids, approvals)
@@ -70,10 +85,8 @@ class Attestation:
 
     @staticmethod
     def body(controls_key_id: str, issued_ns: int, orders: tuple[AttestedOrder, ...]) -> bytes:
-        writer = Writer().raw(MAGIC).text(controls_key_id).u64(issued_ns).u64(len(orders))
-        for order in orders:
-            order.encode(writer)
-        return writer.getvalue()
+        head = b"".join((MAGIC, blobs(controls_key_id.encode("utf-8")), u64(issued_ns), u64(len(orders))))
+        return head + b"".join([order.encoded() for order in orders])
 
     def signed_bytes(self) -> bytes:
         return self.body(self.controls_key_id, self.issued_ns, self.orders)

@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from orderguard.domain import ReasonCode
-from orderguard.execution._codec import CodecError, Reader, Writer
+from orderguard.execution._codec import CodecError, Reader, blobs, u64
 from orderguard.execution.envelope import EnvelopeError
 from orderguard.execution.intent import IntentError, OrderIntent
 from orderguard.execution.session import (
@@ -66,17 +66,13 @@ class DropCopy:
     sequence: int = 0
 
     def header(self) -> bytes:
-        writer = Writer().raw(MAGIC_SESSION if self.session else MAGIC)
-        writer.text(self.recipient_key_id).blob(self.digest)
-        if self.session:
-            writer.blob(self.session).u64(self.sequence)
-        return writer.getvalue()
+        return _header(self.recipient_key_id, self.digest, self.session, self.sequence)
 
     def info(self) -> bytes:
         return (INFO_PREFIX_SESSION if self.session else INFO_PREFIX) + self.header()
 
     def to_bytes(self) -> bytes:
-        return Writer().raw(self.header()).blob(self.ciphertext).getvalue()
+        return self.header() + blobs(self.ciphertext)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DropCopy:
@@ -94,6 +90,12 @@ class DropCopy:
         if magic == MAGIC_SESSION and not session:
             raise EnvelopeError("drop copy: an OGD2 copy carries no session key")
         return copy
+
+
+def _header(key_id: str, digest: bytes, session: bytes, sequence: int) -> bytes:
+    if session:
+        return b"".join((MAGIC_SESSION, blobs(key_id.encode("utf-8"), digest, session), u64(sequence)))
+    return MAGIC + blobs(key_id.encode("utf-8"), digest)
 
 
 def drop_copy_session(recipient_key_id: str, recipient: X25519PublicKey) -> SessionSealer:
@@ -115,22 +117,19 @@ def seal_drop_copy(
     session: SessionSealer | None = None,
 ) -> DropCopy:
     """Seal a drop copy: single-shot HPKE (v1), or under ``session`` (v2) when given."""
-    plaintext = (
-        Writer()
-        .blob(canonical)
-        .text(originator_key_id)
-        .blob(signature)
-        .text(outcome.value)
-        .text(connector_id)
-        .u64(decided_ns)
-        .getvalue()
-    )
+    plaintext = blobs(
+        canonical,
+        originator_key_id.encode("utf-8"),
+        signature,
+        outcome.encode("utf-8"),  # a StrEnum is its value
+        connector_id.encode("utf-8"),
+    ) + u64(decided_ns)
     if session is not None:
         if session.recipient_key_id != recipient_key_id:
             raise ValueError(f"drop copy session is for {session.recipient_key_id}, not {recipient_key_id}")
         wrapped, sequence, cipher = session.next()
-        unsealed = DropCopy(recipient_key_id, digest, b"", wrapped, sequence)
-        ciphertext = cipher.encrypt(nonce_for(sequence), plaintext, unsealed.info())
+        info = INFO_PREFIX_SESSION + _header(recipient_key_id, digest, wrapped, sequence)
+        ciphertext = cipher.encrypt(nonce_for(sequence), plaintext, info)
         return DropCopy(recipient_key_id, digest, ciphertext, wrapped, sequence)
     unsealed = DropCopy(recipient_key_id, digest, b"")
     return DropCopy(recipient_key_id, digest, SUITE.encrypt(plaintext, recipient, info=unsealed.info()))

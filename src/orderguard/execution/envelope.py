@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from orderguard.execution._codec import CodecError, Reader, Writer
+from orderguard.execution._codec import CodecError, Reader, blobs, u64
 from orderguard.execution.attestation import Attestation
 from orderguard.execution.intent import OrderIntent
 from orderguard.execution.session import (
@@ -108,19 +108,20 @@ class Envelope:
     ciphertext: bytes
     session: bytes = b""
     sequence: int = 0
+    # header(), kept once written or read: sealing and opening need it as HPKE info / AES-GCM data.
+    _header: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def header(self) -> bytes:
-        writer = Writer().raw(MAGIC_SESSION if self.session else MAGIC)
-        writer.text(self.connector_key_id).blob(self.digest).u64(self.expires_ns)
-        if self.session:
-            writer.blob(self.session).u64(self.sequence)
-        return writer.getvalue()
+        if not self._header:
+            header = _header(self.connector_key_id, self.digest, self.expires_ns, self.session, self.sequence)
+            object.__setattr__(self, "_header", header)
+        return self._header
 
     def info(self) -> bytes:
         return (INFO_PREFIX_SESSION if self.session else INFO_PREFIX) + self.header()
 
     def to_bytes(self) -> bytes:
-        return Writer().raw(self.header()).blob(self.ciphertext).getvalue()
+        return self.header() + blobs(self.ciphertext)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:
@@ -131,8 +132,10 @@ class Envelope:
                 raise EnvelopeError("envelope: unknown format (magic is neither OGE1 nor OGE2)")
             key_id, digest, expires_ns = reader.text(), reader.blob(), reader.u64()
             session, sequence = (reader.blob(), reader.u64()) if magic == MAGIC_SESSION else (b"", 0)
+            header_end = reader.position
             envelope = cls(key_id, digest, expires_ns, reader.blob(), session, sequence)
             reader.finish()
+            object.__setattr__(envelope, "_header", data[:header_end])  # one encoding per value: the same
         except CodecError as exc:
             raise EnvelopeError(str(exc)) from None
         if len(envelope.digest) != DIGEST_BYTES:
@@ -142,18 +145,19 @@ class Envelope:
         return envelope
 
 
+def _header(key_id: str, digest: bytes, expires_ns: int, session: bytes, sequence: int) -> bytes:
+    """The clear header: v1 without a session, v2 with one (module doc)."""
+    fixed = (blobs(key_id.encode("utf-8"), digest), u64(expires_ns))
+    if session:
+        return b"".join((MAGIC_SESSION, *fixed, blobs(session), u64(sequence)))
+    return b"".join((MAGIC, *fixed))
+
+
 def _plaintext(signed: SignedOrder, attestation: Attestation | bytes | None) -> bytes:
     if isinstance(attestation, Attestation):
         attestation = attestation.encode()
-    return (
-        Writer()
-        .blob(signed.canonical)
-        .text(signed.key_id)
-        .blob(signed.signature)
-        .blob(signed.batch)
-        .blob(attestation or b"")
-        .getvalue()
-    )
+    key_id = signed.key_id.encode("utf-8")
+    return blobs(signed.canonical, key_id, signed.signature, signed.batch, attestation or b"")
 
 
 def seal(
@@ -180,10 +184,13 @@ def seal_in_session(
     attestation is then encoded once, not once per order it covers.
     """
     wrapped, sequence, cipher = session.next()
-    expires_ns = signed.intent.expires_ns
-    unsealed = Envelope(session.recipient_key_id, signed.digest, expires_ns, b"", wrapped, sequence)
-    ciphertext = cipher.encrypt(nonce_for(sequence), _plaintext(signed, attestation), unsealed.info())
-    return Envelope(session.recipient_key_id, signed.digest, expires_ns, ciphertext, wrapped, sequence)
+    key_id, expires_ns = session.recipient_key_id, signed.intent.expires_ns
+    header = _header(key_id, signed.digest, expires_ns, wrapped, sequence)
+    plaintext = _plaintext(signed, attestation)
+    ciphertext = cipher.encrypt(nonce_for(sequence), plaintext, INFO_PREFIX_SESSION + header)
+    envelope = Envelope(key_id, signed.digest, expires_ns, ciphertext, wrapped, sequence)
+    object.__setattr__(envelope, "_header", header)
+    return envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,14 +221,17 @@ def session_opener(connector_keys: Mapping[str, X25519PrivateKey]) -> SessionOpe
     return SessionOpener(connector_keys, SESSION_WRAP_PREFIX)
 
 
-def open_session_envelope(envelope: Envelope, opener: SessionOpener, raw: bytes = b"") -> OpenedEnvelope:
+def open_session_envelope(
+    envelope: Envelope,
+    opener: SessionOpener,
+    raw: bytes = b"",  # noqa: ARG001 - callers from before the header was kept still pass it
+) -> OpenedEnvelope:
     """Decrypt a v2 envelope: unwrap (or recall) its session key, then AES-GCM over the header.
 
-    ``raw``, the bytes ``envelope`` was parsed from, saves re-encoding the header: the codec has
-    one encoding per value, so its leading bytes are exactly ``header()``.
+    ``raw``, the bytes ``envelope`` was parsed from, is accepted and not needed: ``from_bytes`` keeps
+    the header it read (the codec has one encoding per value, so it is exactly ``header()``).
     """
-    header_size = len(raw) - 4 - len(envelope.ciphertext)  # all but the ciphertext blob
-    info = INFO_PREFIX_SESSION + raw[:header_size] if raw else envelope.info()
+    info = envelope.info()
     try:
         cipher = opener.cipher(envelope.connector_key_id, envelope.session)
         plaintext = open_message(cipher, envelope.sequence, envelope.ciphertext, info)

@@ -128,7 +128,7 @@ class KeyDirectory:
 
     def __init__(self, records: Iterable[KeyRecord] = ()) -> None:
         self._records: dict[str, KeyRecord] = {}
-        self._signing: dict[str, Ed25519PublicKey] = {}
+        self._signing: dict[str, UsableKey] = {}  # Ed25519 records with their loaded public keys
         for record in records:
             self.add(record)
 
@@ -136,7 +136,8 @@ class KeyDirectory:
         """Add or replace a record (a rotation or revocation updates the existing one)."""
         self._records[record.key_id] = record
         if record.algorithm == "ed25519":
-            self._signing[record.key_id] = Ed25519PublicKey.from_public_bytes(record.public_raw)
+            public = Ed25519PublicKey.from_public_bytes(record.public_raw)
+            self._signing[record.key_id] = UsableKey(record, public)
 
     def get(self, key_id: str) -> KeyRecord | None:
         return self._records.get(key_id)
@@ -170,4 +171,4 @@ class KeyDirectory:
                 f"key {key_id} of {record.owner} was not valid at {at_ns} "
                 f"(window {record.not_before_ns}..{record.not_after_ns}; rotated out or not yet active)",
             )
-        return UsableKey(record, self._signing[key_id])
+        return self._signing[key_id]

@@ -105,14 +105,14 @@ class SessionOpener:
     ) -> None:
         self._private_keys = dict(private_keys)
         self._info_prefix = info_prefix
-        self._opened: VerifiedCache[AESGCM] = VerifiedCache(cache_size)
+        # Keyed by the wrapped key alone (no per-message concatenation); a hit needs the key id too.
+        self._opened: VerifiedCache[tuple[str, AESGCM]] = VerifiedCache(cache_size)
 
     def cipher(self, recipient_key_id: str, wrapped: bytes) -> AESGCM:
         """The session cipher for ``wrapped``; a SessionError if it does not open with that key."""
-        cache_key = recipient_key_id.encode("utf-8") + b"\x00" + wrapped
-        cipher = self._opened.get(cache_key)
-        if cipher is not None:
-            return cipher
+        opened = self._opened.get(wrapped)
+        if opened is not None and opened[0] == recipient_key_id:
+            return opened[1]
         private_key = self._private_keys.get(recipient_key_id)
         if private_key is None:
             raise SessionError(f"no private key {recipient_key_id} to open the session with")
@@ -125,7 +125,7 @@ class SessionOpener:
         if len(key) != SESSION_KEY_BYTES:
             raise SessionError(f"session key is {len(key)} bytes, not {SESSION_KEY_BYTES}")
         cipher = AESGCM(key)
-        self._opened.put(cache_key, cipher)
+        self._opened.put(wrapped, (recipient_key_id, cipher))
         return cipher
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import random
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from types import MappingProxyType
 from typing import Protocol
 
 from orderguard.domain import Event, EventKind, Side
 from orderguard.execution.intent import OrderIntent
 
 _CENT = Decimal("0.01")
+_WHOLE, _MILLIONTH = Decimal(1), Decimal("0.000001")  # the steps a fill quantity is cut at
+_NO_EXTRA: MappingProxyType[str, object] = MappingProxyType({})  # read-only: one shared empty mapping
 
 
 class VenueAdapter(Protocol):
@@ -31,49 +34,69 @@ class ExchangeSimulator:
 
     Fill prices sit within ``max_improvement_bps`` of the limit (never worse
     than the limit); fill times follow the acceptance by a few hundred
-    microseconds each.
+    microseconds each. ``received`` holds the orders it was sent, the latest
+    ``keep_received`` to ``2 * keep_received`` of them.
     """
 
-    def __init__(self, seed: int = 0, max_improvement_bps: float = 5.0, max_fills: int = 3) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        max_improvement_bps: float = 5.0,
+        max_fills: int = 3,
+        keep_received: int = 10_000,
+    ) -> None:
+        if keep_received < 1:
+            raise ValueError(f"keep_received must be at least 1, got {keep_received}")
         self._rng = random.Random(seed)  # noqa: S311 - simulated fills, not secrets
         self._max_improvement = Decimal(str(max_improvement_bps)) / Decimal(10_000)
         self._max_fills = max_fills
+        # The latest orders, oldest first; a long-running server keeps a bounded tail, not every order
+        # (each kept intent is memory, and work for every full collection of the garbage collector).
         self.received: list[OrderIntent] = []
+        self._keep_received = keep_received
 
     def submit(self, intent: OrderIntent, accepted_ns: int) -> tuple[Event, ...]:
-        self.received.append(intent)
-        fills = self._rng.randint(1, self._max_fills)
-        quantities = self._split(intent.qty, fills)
+        received = self.received
+        received.append(intent)
+        if len(received) >= 2 * self._keep_received:  # trimmed in halves: amortised O(1) per order
+            del received[: -self._keep_received]
+        randint = self._rng.randint
+        quantities = self._split(intent.qty, randint(1, self._max_fills))
+        prefix = f"{intent.venue}-{intent.order_id}-fill-"
+        band = intent.price * self._max_improvement  # the widest price improvement
         events = []
         ts = accepted_ns
         for number, qty in enumerate(quantities, start=1):
-            ts += self._rng.randint(50_000, 900_000)
+            ts += randint(50_000, 900_000)
             events.append(
                 Event(
-                    event_id=f"{intent.venue}-{intent.order_id}-fill-{number}",
-                    ts=ts,
-                    kind=EventKind.EXECUTION,
-                    actor=intent.originator,
+                    prefix + str(number),
+                    ts,
+                    EventKind.EXECUTION,
+                    intent.originator,
                     account=intent.account,
                     symbol=intent.symbol,
                     side=intent.side,
                     qty=float(qty),
-                    price=float(self._price(intent)),
+                    price=float(self._price(intent, band)),
                     venue=intent.venue,
                     order_id=intent.order_id,
+                    extra=_NO_EXTRA,
                 )
             )
         return tuple(events)
 
     def _split(self, qty: Decimal, parts: int) -> list[Decimal]:
+        if parts == 1:
+            return [qty]
         whole = qty == qty.to_integral_value()
-        if parts == 1 or (whole and qty < parts):
+        if whole and qty < parts:
             return [qty]
         cuts = sorted(self._rng.uniform(0.1, 0.9) for _ in range(parts - 1))
         quantities: list[Decimal] = []
         done = Decimal(0)
+        step = _WHOLE if whole else _MILLIONTH
         for cut in cuts:
-            step = Decimal(1) if whole else Decimal("0.000001")
             point = (qty * Decimal(str(cut))).quantize(step, ROUND_DOWN)
             if point > done:
                 quantities.append(point - done)
@@ -81,8 +104,8 @@ class ExchangeSimulator:
         quantities.append(qty - done)
         return quantities
 
-    def _price(self, intent: OrderIntent) -> Decimal:
-        improvement = intent.price * self._max_improvement * Decimal(str(self._rng.random()))
+    def _price(self, intent: OrderIntent, band: Decimal) -> Decimal:
+        improvement = band * Decimal(str(self._rng.random()))
         if intent.side is Side.BUY:
             price = (intent.price - improvement).quantize(_CENT, ROUND_UP)
             return min(price, intent.price)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from orderguard.domain import Decision, ReasonCode, Role
 from orderguard.execution._lru import VerifiedCache
-from orderguard.execution.attestation import Attestation
+from orderguard.execution.attestation import Attestation, AttestedOrder
 from orderguard.execution.envelope import (
     DIGEST_BYTES,
     Envelope,
@@ -30,7 +30,7 @@ from orderguard.execution.envelope import (
 from orderguard.execution.intent import IntentError, OrderIntent, canonical_decimal
 from orderguard.execution.keys import DESK_OWNER_PREFIX, KeyDirectory, KeyPurpose, UsableKey
 from orderguard.execution.policy import ConnectorPolicy
-from orderguard.execution.signing import Approval, Context, verify
+from orderguard.execution.signing import SIGNATURE_BYTES, Approval, Context, verify
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,15 @@ class Verification:
     canonical: bytes | None = None
     originator_key_id: str | None = None
     signature: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _VerifiedAttestation:
+    """An attestation whose signature verified over ``raw``, with its entries by order digest."""
+
+    raw: bytes
+    attestation: Attestation
+    entries: Mapping[bytes, AttestedOrder]
 
 
 def _deny(reason: ReasonCode, message: str) -> Decision:
@@ -70,8 +79,11 @@ class EnvelopeVerifier:
         self._sessions = session_opener(self._connector_keys)
         self._directory = directory
         self._policy = policy
-        self._verified_attestations: VerifiedCache[Attestation] = VerifiedCache(cache_size)
-        self._verified_batches: VerifiedCache[tuple[str, frozenset[bytes]]] = VerifiedCache(cache_size)
+        # Keyed by the signature only (64 bytes to hash, not the whole attestation or batch); a hit
+        # also needs every signed byte equal to what was verified, so it still means "these exact
+        # bytes were verified". Attestations keep an index of their entries by digest.
+        self._verified_attestations: VerifiedCache[_VerifiedAttestation] = VerifiedCache(cache_size)
+        self._verified_batches: VerifiedCache[tuple[bytes, str, frozenset[bytes]]] = VerifiedCache(cache_size)
 
     def verify(self, data: bytes, now_ns: int) -> Verification:
         try:
@@ -91,7 +103,7 @@ class EnvelopeVerifier:
             return Verification(_deny(ReasonCode.KEY_REVOKED, message), digest)
         try:
             if envelope.session:
-                opened = open_session_envelope(envelope, self._sessions, data)
+                opened = open_session_envelope(envelope, self._sessions)
             else:
                 opened = open_envelope(envelope, private_key)
             intent = OrderIntent.from_canonical(opened.canonical)
@@ -140,15 +152,14 @@ class EnvelopeVerifier:
 
     def _signed_batch(self, key: UsableKey, opened: OpenedEnvelope) -> frozenset[bytes]:
         """The digests a valid batch signature covers (empty if the signature is invalid)."""
-        cache_key = opened.signature + opened.batch
-        cached = self._verified_batches.get(cache_key)
-        if cached is not None and cached[0] == key.record.key_id:
-            return cached[1]
-        batch = opened.batch
+        batch, key_id = opened.batch, key.record.key_id
+        cached = self._verified_batches.get(opened.signature)
+        if cached is not None and cached[0] == batch and cached[1] == key_id:
+            return cached[2]
         if len(batch) % DIGEST_BYTES or not verify(key.public, opened.signature, Context.ORDER_BATCH, batch):
             return frozenset()
         digests = frozenset(batch[i : i + DIGEST_BYTES] for i in range(0, len(batch), DIGEST_BYTES))
-        self._verified_batches.put(cache_key, (key.record.key_id, digests))
+        self._verified_batches.put(opened.signature, (batch, key_id, digests))
         return digests
 
     def _check_times(self, intent: OrderIntent, now_ns: int) -> Decision | None:
@@ -170,10 +181,11 @@ class EnvelopeVerifier:
         if not raw:
             message = f"order {intent.order_id} carries no controls attestation"
             return _deny(ReasonCode.ATTESTATION_MISSING, message)
-        attestation = self._verified_attestation(raw, intent, now_ns)
-        if isinstance(attestation, Decision):
-            return attestation
-        entry = attestation.entry_for(digest)
+        verified = self._verified_attestation(raw, intent, now_ns)
+        if isinstance(verified, Decision):
+            return verified
+        attestation = verified.attestation
+        entry = verified.entries.get(digest)
         if entry is None:
             return _deny(ReasonCode.ATTESTATION_INVALID, "the attestation does not cover this order")
         if not entry.allowed:
@@ -187,13 +199,17 @@ class EnvelopeVerifier:
                 return problem
         return Decision.allow("verified at the connector", entry.policy_ids)
 
-    def _verified_attestation(self, raw: bytes, intent: OrderIntent, now_ns: int) -> Attestation | Decision:
+    def _verified_attestation(
+        self, raw: bytes, intent: OrderIntent, now_ns: int
+    ) -> _VerifiedAttestation | Decision:
         """The attestation in ``raw`` if its key and signature check out; the signature check is cached."""
-        cached = self._verified_attestations.get(raw)
+        cache_key = raw[-SIGNATURE_BYTES:]  # the signature, when ``raw`` is well formed
+        cached = self._verified_attestations.get(cache_key)
         body = b""
-        if cached is not None:
-            attestation = cached
+        if cached is not None and cached.raw == raw:
+            attestation = cached.attestation
         else:
+            cached = None
             try:
                 attestation, body = Attestation.decode_signed(raw)
             except ValueError as exc:
@@ -212,8 +228,13 @@ class EnvelopeVerifier:
         if cached is None:
             if not verify(key.public, attestation.signature, Context.ATTESTATION, body):
                 return _deny(ReasonCode.ATTESTATION_INVALID, "the attestation signature is invalid")
-            self._verified_attestations.put(raw, attestation)
-        return attestation
+            # The first entry for a digest wins, as entry_for's scan found it.
+            entries: dict[bytes, AttestedOrder] = {}
+            for entry in attestation.orders:
+                entries.setdefault(entry.digest, entry)
+            cached = _VerifiedAttestation(raw, attestation, entries)
+            self._verified_attestations.put(cache_key, cached)
+        return cached
 
     def _check_quorum(
         self, intent: OrderIntent, digest: bytes, approvals: tuple[Approval, ...], issued_ns: int, now_ns: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -104,6 +105,59 @@ class TestCanonicalEncoding:
         data = make().canonical_bytes().replace(b'{"account":"C-PENSION-1"', b'{"account":"X","account":"Y"')
         with pytest.raises(IntentError, match="canonical"):
             OrderIntent.from_canonical(data)
+
+
+class TestFastReading:
+    @settings(max_examples=300)
+    @given(data=st.data(), qty=decimals, side=st.sampled_from(Side), nonce=nonces)
+    def test_the_pattern_and_the_json_reading_agree_on_any_byte_change(
+        self, data: st.DataObject, qty: Decimal, side: Side, nonce: bytes
+    ) -> None:
+        """After any one-byte change, the pattern reading and the JSON reading accept or refuse alike."""
+        canonical = make(qty=qty, side=side, nonce=nonce).canonical_bytes()
+        position = data.draw(st.integers(0, len(canonical) - 1), label="position")
+        value = data.draw(st.integers(0, 255), label="value")
+        changed = canonical[:position] + bytes([value]) + canonical[position + 1 :]
+        outcomes: list[OrderIntent | None] = []
+        for read in (OrderIntent.from_canonical, OrderIntent._from_json):
+            try:
+                intent = read(changed)
+            except IntentError:
+                outcomes.append(None)
+            else:
+                assert intent.canonical_bytes() == changed
+                outcomes.append(intent)
+        assert outcomes[0] == outcomes[1]
+
+    def test_the_written_bytes_are_those_of_the_json_encoding(self) -> None:
+        """The format-string writer gives exactly compact, sorted-key, ASCII JSON."""
+        intent = make(qty=Decimal("0.000000001"), price=Decimal("1E+17"), account="a/b:c@d.e_f-g")
+        record = json.loads(intent.canonical_bytes())
+        assert json.dumps(record, sort_keys=True, separators=(",", ":")).encode() == intent.canonical_bytes()
+
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            (b'"ORD-1"', b'"ORD-1\\n"'),  # an identifier with a trailing newline
+            (b'"qty":"100"', b'"qty":"100\\n"'),  # reads as the decimal 100, written "100"
+        ],
+    )
+    def test_a_trailing_newline_is_not_canonical(self, old: bytes, new: bytes) -> None:
+        """A trailing newline slips past a "$" pattern; the intent refuses it."""
+        data = make().canonical_bytes().replace(old, new)
+        assert data != make().canonical_bytes()
+        with pytest.raises(IntentError):
+            OrderIntent.from_canonical(data)
+
+    def test_an_identifier_with_a_trailing_newline_is_refused(self) -> None:
+        """An order id "ORD-1\\n" is not an identifier."""
+        with pytest.raises(IntentError, match="order_id"):
+            make(order_id="ORD-1\n")
+
+    def test_times_must_be_integers(self) -> None:
+        """True is not a time, though 0 < True < 2."""
+        with pytest.raises(IntentError, match="integers"):
+            make(created_ns=True, expires_ns=2)
 
 
 class TestValidation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -50,6 +51,15 @@ class TestExchangeSimulator:
         """The simulator is deterministic for a seed."""
         first, second = ExchangeSimulator(seed=5), ExchangeSimulator(seed=5)
         assert first.submit(order(), NOW) == second.submit(order(), NOW)
+
+    def test_received_keeps_a_bounded_tail_of_the_latest_orders(self) -> None:
+        """A long-running simulator remembers its latest orders, not every order it was ever sent."""
+        simulator = ExchangeSimulator(keep_received=3)
+        intents = [replace(order(), order_id=f"ORD-{n}") for n in range(10)]
+        for intent in intents:
+            simulator.submit(intent, NOW)
+        assert 3 <= len(simulator.received) < 6
+        assert simulator.received == intents[-len(simulator.received) :]
 
     @pytest.mark.parametrize("seed", range(5))
     def test_partial_fills_happen(self, seed: int) -> None:
