@@ -2,8 +2,14 @@
 
 Run: .venv/bin/python benchmarks/bench_audit.py [--seconds 3] [--verify-entries 200000] [--quick]
 
-Also: 64 asyncio tasks awaiting ``append_async`` in one event loop (the API's way of writing), and the
-time to reopen a log of ``--reopen-entries`` entries (the tree is rebuilt from the stored leaf hashes).
+Also: 64 asyncio tasks awaiting ``append_async`` in one event loop (the API's way of writing), on
+asyncio's own loop and on uvloop (what the API serves on), and the time to reopen a log of
+``--reopen-entries`` entries (the tree is rebuilt from the stored leaf hashes). Each append row also
+gives the process CPU time per entry and the part of it spent in the sequencer thread.
+
+``--focus`` runs only the 64-writer rows on disk (threads, asyncio, uvloop, grouped), for before/after
+comparisons: run it alternately with ``PYTHONPATH=/tmp/base/src`` (a previous commit unpacked there
+with ``git archive``) and without; the first line names the code under test.
 
 Each append configuration runs on a fresh database for ``--seconds`` of wall time
 with N threads, each appending one entry at a time and waiting for durability;
@@ -66,13 +72,40 @@ def entry(number: int) -> AuditEntry:
     )
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(native_id: int | None) -> float:
+    """CPU seconds (user + system) used so far by the thread ``native_id`` of this process."""
+    fields = Path(f"/proc/self/task/{native_id}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class CpuSplit:
+    """Process and sequencer-thread CPU time across a run, in µs per entry."""
+
+    def __init__(self, log: AuditLog) -> None:
+        self._sequencer = log._sequencer.native_id
+        self._process, self._thread = time.process_time(), thread_cpu(self._sequencer)
+
+    def per_entry(self, entries: int) -> tuple[float, float]:
+        """(process, sequencer) CPU µs per entry since this object was made."""
+        process = time.process_time() - self._process
+        sequencer = thread_cpu(self._sequencer) - self._thread
+        return process * 1e6 / max(entries, 1), sequencer * 1e6 / max(entries, 1)
+
+
+Row = tuple[float, float, float, float, float, float]  # appends/s, p50, p99, per commit, CPU, sequencer CPU
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run_appends(url: str, threads: int, seconds: float, group: int = 1) -> tuple[float, float, float, float]:
-    """(appends/s, p50 ms, p99 ms, entries per commit): ``threads`` writers, ``group`` entries per call."""
+def run_appends(url: str, threads: int, seconds: float, group: int = 1) -> Row:
+    """(appends/s, p50 ms, p99 ms, entries per commit, CPU µs per entry: process, sequencer thread):
+    ``threads`` writers, ``group`` entries per call."""
     upgrade(url)
     log = AuditLog(url, signer=NoteSigner.generate("bench"))
     latencies: list[list[float]] = [[] for _ in range(threads)]
@@ -96,21 +129,25 @@ def run_appends(url: str, threads: int, seconds: float, group: int = 1) -> tuple
     workers = [threading.Thread(target=writer, args=(slot,)) for slot in range(threads)]
     for worker in workers:
         worker.start()
+    cpu = CpuSplit(log)
     began = time.perf_counter()
     start_gate.wait()
     for worker in workers:
         worker.join()
     elapsed = time.perf_counter() - began
+    process_cpu, sequencer_cpu = cpu.per_entry(sum(counts))
     batches = log.batches_written
     log.close()
     flat = [value for chunk in latencies for value in chunk]
     per_commit = sum(counts) / max(batches, 1)
-    return sum(counts) / elapsed, percentile(flat, 0.5) * 1e3, percentile(flat, 0.99) * 1e3, per_commit
+    p50, p99 = percentile(flat, 0.5) * 1e3, percentile(flat, 0.99) * 1e3
+    return sum(counts) / elapsed, p50, p99, per_commit, process_cpu, sequencer_cpu
 
 
-def run_async_appends(url: str, tasks: int, seconds: float) -> tuple[float, float, float, float]:
-    """(appends/s, p50 ms, p99 ms, entries per commit): ``tasks`` coroutines in one event loop, each
-    awaiting ``append_async`` of one entry at a time (how the HTTP API writes to the log)."""
+def run_async_appends(url: str, tasks: int, seconds: float, use_uvloop: bool = False) -> Row:
+    """(appends/s, p50 ms, p99 ms, entries per commit, CPU µs per entry: process, sequencer thread):
+    ``tasks`` coroutines in one event loop, each awaiting ``append_async`` of one entry at a time (how
+    the HTTP API writes to the log; it serves on uvloop, ``use_uvloop``)."""
     upgrade(url)
     log = AuditLog(url, signer=NoteSigner.generate("bench"))
     latencies: list[float] = []
@@ -128,12 +165,20 @@ def run_async_appends(url: str, tasks: int, seconds: float) -> tuple[float, floa
         await asyncio.gather(*(writer(slot, began + seconds) for slot in range(tasks)))
         return time.perf_counter() - began
 
-    elapsed = asyncio.run(main())
+    cpu = CpuSplit(log)
+    if use_uvloop:
+        import uvloop
+
+        elapsed = uvloop.run(main())
+    else:
+        elapsed = asyncio.run(main())
+    process_cpu, sequencer_cpu = cpu.per_entry(len(latencies))
     batches = log.batches_written
     log.close()
     per_commit = len(latencies) / max(batches, 1)
     rate = len(latencies) / elapsed
-    return rate, percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3, per_commit
+    p50, p99 = percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3
+    return rate, p50, p99, per_commit, process_cpu, sequencer_cpu
 
 
 def run_reopen(url: str, rounds: int) -> float:
@@ -335,16 +380,34 @@ def verify_only(count: int, rounds: int, with_postgres: bool) -> None:
                 print()
 
 
-def print_append_table(stores: list[tuple[str, Callable[[], str]]], seconds: float) -> None:
+APPEND_HEADER = (
+    "| backend | writers | entries per call | durable appends/s | p50 ms | p99 ms | entries per commit "
+    "| CPU µs per entry | of it sequencer |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def cells(row: Row) -> str:
+    rate, p50, p99, per_commit, process_cpu, sequencer_cpu = row
+    cpu = f"{process_cpu:.1f} | {sequencer_cpu:.1f}"
+    return f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f} | {cpu}"
+
+
+def print_append_table(
+    stores: list[tuple[str, Callable[[], str]]], seconds: float, focus: bool = False
+) -> None:
+    """One row per writer setting and store; ``focus``: only 64 writers (threads, asyncio, grouped)."""
+    settings = ((64, 1), (64, 64)) if focus else ((1, 1), (8, 1), (64, 1), (256, 1), (64, 64))
     for name, make_url in stores:
-        for threads, group in ((1, 1), (8, 1), (64, 1), (256, 1), (64, 64)):
-            rate, p50, p99, per_commit = run_appends(make_url(), threads, seconds, group)
-            cells = f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f}"
-            print(f"| {name} | {threads} | {group} | {cells} |")
+        if focus and "tmpfs" in name:
+            continue
+        for threads, group in settings:
+            row = cells(run_appends(make_url(), threads, seconds, group))
+            print(f"| {name} | {threads} | {group} | {row} |")
         if "tmpfs" not in name:
-            rate, p50, p99, per_commit = run_async_appends(make_url(), 64, seconds)
-            cells = f"{rate:,.0f} | {p50:.2f} | {p99:.2f} | {per_commit:,.0f}"
-            print(f"| {name} | 64 asyncio tasks (append_async) | 1 | {cells} |")
+            row = cells(run_async_appends(make_url(), 64, seconds))
+            print(f"| {name} | 64 asyncio tasks (append_async) | 1 | {row} |")
+            row = cells(run_async_appends(make_url(), 64, seconds, use_uvloop=True))
+            print(f"| {name} | 64 asyncio tasks on uvloop (append_async) | 1 | {row} |")
 
 
 def print_reopen_table(stores: list[tuple[str, Callable[[], str]]], entries: int, rounds: int) -> None:
@@ -366,6 +429,11 @@ def main() -> None:
     parser.add_argument("--reopen-entries", type=int, default=1_000_000, help="log size for reopen timing")
     parser.add_argument("--appends-only", action="store_true", help="only the append table and its baselines")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval for the run, seconds")
+    parser.add_argument(
+        "--focus",
+        action="store_true",
+        help="only the 64-writer append rows (threads, asyncio, uvloop, grouped) on disk: for A/B runs",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: short, small")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
@@ -380,6 +448,13 @@ def main() -> None:
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     print(f"GIL switch interval {sys.getswitchinterval() * 1e3:g} ms; load average {os.getloadavg()}")
+    print(f"code under test: {sys.modules[AuditLog.__module__].__file__}")
+    if args.focus:
+        with backends(not args.no_postgres) as stores:
+            print(APPEND_HEADER)
+            print_append_table(stores, args.seconds, focus=True)
+            print(f"\nload average {os.getloadavg()}")
+        return
     samples = 10 if args.quick else 40
     with tempfile.TemporaryDirectory(prefix="bench-audit-fsync-") as probe:
         print(f"fsync of 4 KiB in {probe}: median {fsync_baseline(probe):.2f} ms")
@@ -388,10 +463,7 @@ def main() -> None:
             f"raw SQLite insert of 2 rows per entry (WAL, synchronous=FULL, 2,000 per commit): "
             f"executemany {many:,.0f}/s, 250-row statements {multirow:,.0f}/s\n"
         )
-    print(
-        "| backend | writers | entries per call | durable appends/s | p50 ms | p99 ms | entries per commit |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(APPEND_HEADER)
     with backends(not args.no_postgres) as stores:
         print_append_table(stores, args.seconds)
         if args.appends_only:

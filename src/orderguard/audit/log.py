@@ -56,20 +56,22 @@ class _Batch:
         self.done.acquire()
         self.first_index = -1
         self.error: BaseException | None = None
-        # Event loops awaiting this batch (append_many_async): one future per loop, set once settled.
-        self.waiters: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+        # Coroutines awaiting this batch, by event loop: each awaits its own future (a cancelled caller
+        # cancels only its own), and each loop is woken once per batch to settle all of its futures.
+        self.waiters: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
 
 
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _settle(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # a cancelled caller's future is done already
+            future.set_result(None)
 
 
-def _wake(waiters: dict[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
-    """Resolve each loop's future from the sequencer thread (a closed loop has nobody left to wake)."""
-    for loop, future in waiters.items():
+def _wake(waiters: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]]) -> None:
+    """Settle each loop's futures with one thread-safe call per loop (a closed loop has nobody to wake)."""
+    for loop, futures in waiters.items():
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, future)
+            loop.call_soon_threadsafe(_settle, futures)
 
 
 def _raise_first_gap(rows: list[tuple[int, bytes]], expected: int) -> NoReturn:
@@ -115,7 +117,10 @@ class AuditLog:
         self._tree_lock = threading.Lock()
         self._batch_lock = threading.Lock()
         self._open = _Batch()
-        self._work = threading.Event()
+        # Held while the open batch is empty: its first caller releases it to wake the sequencer, which
+        # takes it again before swapping batches (a bare lock: an Event's Condition costs Python calls).
+        self._work = threading.Lock()
+        self._work.acquire()
         self._dirty = threading.Event()
         self._closing = False
         self._failure: BaseException | None = None
@@ -153,38 +158,45 @@ class AuditLog:
 
     def append(self, entry: AuditEntry) -> int:
         """Record ``entry``; returns its log index once it is committed to the database."""
-        return self.append_many([entry])[0]
+        batch, position = self._join(encode_for_log([entry]))
+        with batch.done:  # each woken caller releases the lock again for the next one
+            pass
+        return self._first_index(batch, position)
 
     def append_many(self, entries: list[AuditEntry]) -> list[int]:
         """Record several entries at consecutive indexes, durable together; returns their indexes."""
         if not entries:
             return []
-        encoded = encode_for_log(entries)
-        batch, position, _ = self._join(encoded, None)
-        with batch.done:  # each woken caller releases the lock again for the next one
+        batch, position = self._join(encode_for_log(entries))
+        with batch.done:
             pass
-        return self._indexes(batch, position, len(encoded))
+        first = self._first_index(batch, position)
+        return list(range(first, first + len(entries)))
 
     async def append_async(self, entry: AuditEntry) -> int:
         """``append`` for a coroutine: awaits the commit on the event loop instead of blocking a thread."""
-        return (await self.append_many_async([entry]))[0]
+        encoded = encode_for_log([entry])
+        future = asyncio.get_running_loop().create_future()
+        batch, position = self._join(encoded, future)
+        await future
+        return self._first_index(batch, position)
 
     async def append_many_async(self, entries: list[AuditEntry]) -> list[int]:
-        """``append_many`` for a coroutine: the same batch and commit, the caller awaits a future
-        that the sequencer resolves (``call_soon_threadsafe``) once the batch is durable."""
+        """``append_many`` for a coroutine: the same batch and commit; the caller awaits its own future,
+        which the sequencer settles (one ``call_soon_threadsafe`` per loop and batch) once durable."""
         if not entries:
             return []
         encoded = encode_for_log(entries)
-        batch, position, future = self._join(encoded, asyncio.get_running_loop())
-        assert future is not None  # _join makes one whenever it is given a loop
-        # Shielded: a cancelled caller must not cancel the future the rest of its batch awaits.
-        await asyncio.shield(future)
-        return self._indexes(batch, position, len(encoded))
+        future = asyncio.get_running_loop().create_future()
+        batch, position = self._join(encoded, future)
+        await future
+        first = self._first_index(batch, position)
+        return list(range(first, first + len(entries)))
 
     def _join(
-        self, encoded: list[tuple[bytes, bytes, bytes]], loop: asyncio.AbstractEventLoop | None
-    ) -> tuple[_Batch, int, asyncio.Future[None] | None]:
-        """Add ``encoded`` to the open batch: (batch, position in it, the future of ``loop`` if given)."""
+        self, encoded: list[tuple[bytes, bytes, bytes]], future: asyncio.Future[None] | None = None
+    ) -> tuple[_Batch, int]:
+        """Add ``encoded`` (and an awaiting caller's ``future``) to the open batch: (batch, position)."""
         with self._batch_lock:
             if self._closing:
                 raise AuditLogError("audit log is closed; open a new AuditLog to append")
@@ -192,30 +204,30 @@ class AuditLog:
                 raise AuditLogError(f"audit log stopped after a failed write ({self._failure}); reopen it")
             batch = self._open
             position = len(batch.items)
-            batch.items.extend(encoded)
-            future = None
-            if loop is not None:
-                future = batch.waiters.get(loop)
-                if future is None:
-                    future = batch.waiters[loop] = loop.create_future()
-            if not position:  # the sequencer clears the flag only when it takes a batch, under this lock
-                self._work.set()
-        return batch, position, future
+            batch.items += encoded
+            if future is not None:
+                loop = future.get_loop()
+                waiting = batch.waiters.get(loop)
+                if waiting is None:
+                    batch.waiters[loop] = [future]
+                else:
+                    waiting.append(future)
+            if not position:  # the first entry of a batch wakes the sequencer (see ``_work``)
+                self._work.release()
+        return batch, position
 
     @staticmethod
-    def _indexes(batch: _Batch, position: int, count: int) -> list[int]:
-        """The indexes of ``count`` entries at ``position`` of a settled batch, or its write error."""
+    def _first_index(batch: _Batch, position: int) -> int:
+        """The index of the entry at ``position`` of a settled batch, or its write error."""
         if batch.error is not None:
             raise AuditLogError(f"audit entry was not stored: {batch.error}") from batch.error
-        first = batch.first_index + position
-        return list(range(first, first + count))
+        return batch.first_index + position
 
     def _run_sequencer(self) -> None:
         while True:
-            self._work.wait()
+            self._work.acquire()  # released by a batch's first entry, or by close()
             with self._batch_lock:
                 batch, self._open = self._open, _Batch()
-                self._work.clear()
                 closing = self._closing
             if batch.items:
                 self._write(batch)
@@ -241,7 +253,8 @@ class AuditLog:
                 self.tree.extend_concatenated(b"".join(hashes))
             batch.first_index = first
             self.batches_written += 1
-            self._dirty.set()
+            if not self._dirty.is_set():  # Event.set runs a Condition's Python code; most batches need not
+                self._dirty.set()
         batch.done.release()
         if batch.waiters:
             _wake(batch.waiters)
@@ -302,7 +315,8 @@ class AuditLog:
             if self._closing:
                 return
             self._closing = True
-            self._work.set()
+            if not self._open.items:  # otherwise its first entry has released ``_work`` already
+                self._work.release()
         self._sequencer.join()
         if self._checkpointer is not None:
             self._dirty.set()

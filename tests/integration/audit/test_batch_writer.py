@@ -24,13 +24,14 @@ def rows(first: int, count: int) -> tuple[range, list[bytes], list[bytes], list[
 class TestBatchWriter:
     @pytest.mark.parametrize("max_rows", [4096, 4])
     def test_batches_of_any_size_are_stored_in_order(self, db_url: str, max_rows: int) -> None:
-        """Batches of 1 to 4,100 rows (several statements each when capped) store every row once, intact."""
+        """Batches of 1 to 4,100 rows (one statement each up to 32 rows, several above or when capped) store
+        every row once, intact."""
         upgrade(db_url)
         engine = make_engine(db_url)
         writer = BatchWriter(engine)
         writer._max_rows = max_rows
         first = 0
-        for count in (1, 3, 255, 256, 257, 4100):
+        for count in (1, 3, 31, 32, 33, 255, 256, 257, 4100):
             writer.write(*rows(first, count))
             first += count
         writer.close()
@@ -44,16 +45,48 @@ class TestBatchWriter:
             leaf == b"leaf-%d" % idx and payload == b"payload-%d" % idx for idx, leaf, payload in stored
         )
 
-    def test_failed_batch_leaves_nothing(self, sqlite_url: str) -> None:
-        """A batch that hits an existing index is rolled back whole: none of its rows stay."""
-        upgrade(sqlite_url)
-        engine = make_engine(sqlite_url)
+    def test_failed_batch_leaves_nothing(self, db_url: str) -> None:
+        """A batch that hits an existing index is rolled back whole: none of its rows stay in either table."""
+        upgrade(db_url)
+        engine = make_engine(db_url)
         writer = BatchWriter(engine)
         writer.write(*rows(0, 10))
-        with pytest.raises(Exception, match="UNIQUE"):
+        with pytest.raises(Exception, match=r"UNIQUE|duplicate key"):
             writer.write(*rows(5, 20))
+        writer.write(*rows(10, 5))  # the writer is usable again after the failed batch
         writer.close()
-        assert AuditStore(engine).index_bound() == 10
+        assert AuditStore(engine).index_bound() == 15
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM audit_payloads")).scalar_one() == 15
+        engine.dispose()
+
+    def test_indexes_past_32_bits_are_stored(self, db_url: str) -> None:
+        """Indexes of every integer width (small, 32-bit, 64-bit) in one batch are stored exactly."""
+        upgrade(db_url)
+        engine = make_engine(db_url)
+        writer = BatchWriter(engine)
+        writer.write(*rows(7, 1))
+        indexes = [8, 40_000, 3_000_000_000, 2**40]
+        _, hashes, leaves, salts, payloads = rows(0, len(indexes))
+        writer.write(indexes, hashes, leaves, salts, payloads)
+        writer.close()
+        assert [row[0] for row in AuditStore(engine).iter_leaf_hashes()] == [7, *indexes]
+        engine.dispose()
+
+    @pytest.mark.postgres
+    def test_autocommit_connection_does_not_return_to_the_pool(self, postgres_url: str) -> None:
+        """The writer's autocommit connection is closed with it, so no pooled user inherits autocommit."""
+        upgrade(postgres_url)
+        engine = make_engine(postgres_url, pool_size=1, max_overflow=0)
+        writer = BatchWriter(engine)
+        writer.write(*rows(0, 3))
+        writer.close()
+        proxy = engine.raw_connection()
+        try:
+            assert proxy.driver_connection is not None
+            assert proxy.driver_connection.autocommit is False
+        finally:
+            proxy.close()
         engine.dispose()
 
 

@@ -55,6 +55,34 @@ class TestAppend:
             with log.engine.connect() as conn:
                 assert conn.execute(select(func.count()).select_from(audit_entries)).scalar() == 640
 
+    def test_close_during_appends_keeps_every_acknowledged_entry(self, sqlite_url: str) -> None:
+        """Closing while eight threads append keeps each acknowledged entry; later appends are refused."""
+        log = open_log(sqlite_url)
+        acked: list[list[int]] = [[] for _ in range(8)]
+        refused = [False] * 8
+        started = threading.Barrier(9)
+
+        def writer(slot: int) -> None:
+            started.wait()
+            try:
+                for n in range(100_000):
+                    acked[slot].append(log.append(order_entry(slot * 100_000 + n)))
+            except AuditLogError as exc:
+                refused[slot] = "closed" in str(exc)
+
+        threads = [threading.Thread(target=writer, args=(slot,)) for slot in range(8)]
+        for thread in threads:
+            thread.start()
+        started.wait()
+        assert wait_for(lambda: log.batches_written >= 5)
+        log.close()
+        for thread in threads:
+            thread.join()
+        assert all(refused)
+        everything = sorted(index for chunk in acked for index in chunk)
+        with AuditLog(sqlite_url) as reopened:
+            assert everything == list(range(reopened.head()[0]))
+
     def test_append_many_is_consecutive(self, db_url: str) -> None:
         """A multi-entry append lands at consecutive indexes in one batch."""
         with open_log(db_url) as log:
@@ -90,10 +118,10 @@ class TestAppend:
         with pytest.raises(AuditLogError, match="closed"):
             log.append(order_entry(1))
 
-    def test_failed_write_reaches_the_caller_and_stops_the_log(self, sqlite_url: str) -> None:
+    def test_failed_write_reaches_the_caller_and_stops_the_log(self, db_url: str) -> None:
         """If the database refuses a batch, the caller gets an error and later appends are refused."""
-        open_log(sqlite_url).close()
-        log = AuditLog(sqlite_url)
+        open_log(db_url).close()
+        log = AuditLog(db_url)
         with log.engine.begin() as conn:  # a row at the next index makes the batch's INSERT fail
             conn.execute(audit_entries.insert().values(idx=0, leaf_hash=b"\0" * 32, leaf=b"x"))
         with pytest.raises(AuditLogError, match="not stored"):

@@ -69,6 +69,26 @@ class TestAppendAsync:
             assert sorted(from_threads + from_loop) == list(range(240))
             assert _stored_count(log) == 240
 
+    def test_coroutines_on_two_event_loops_are_each_woken(self, db_url: str) -> None:
+        """Two loops on two threads, fifty coroutines each, share the batches and all get distinct indexes."""
+        with open_log(db_url) as log:
+            results: list[list[int]] = [[], []]
+
+            async def many(first: int) -> list[int]:
+                appends = (log.append_async(order_entry(first + n)) for n in range(50))
+                return list(await asyncio.gather(*appends))
+
+            def run_loop(slot: int) -> None:
+                results[slot] = asyncio.run(many(slot * 1000))
+
+            threads = [threading.Thread(target=run_loop, args=(slot,)) for slot in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(results[0] + results[1]) == list(range(100))
+            assert _stored_count(log) == 100
+
     def test_append_many_async_is_consecutive(self, sqlite_url: str) -> None:
         """Several entries appended together land at consecutive indexes."""
         with open_log(sqlite_url) as log:
@@ -103,10 +123,10 @@ class TestAppendAsyncFailures:
         with pytest.raises(AuditLogError, match="closed"):
             asyncio.run(log.append_async(order_entry(1)))
 
-    def test_failed_write_reaches_the_awaiting_caller(self, sqlite_url: str) -> None:
+    def test_failed_write_reaches_the_awaiting_caller(self, db_url: str) -> None:
         """If the database refuses the batch, the coroutine gets the error and the log stops."""
-        open_log(sqlite_url).close()
-        log = AuditLog(sqlite_url)
+        open_log(db_url).close()
+        log = AuditLog(db_url)
         with log.engine.begin() as conn:  # a row at the next index makes the batch's INSERT fail
             conn.execute(audit_entries.insert().values(idx=0, leaf_hash=b"\0" * 32, leaf=b"x"))
         with pytest.raises(AuditLogError, match="not stored"):
