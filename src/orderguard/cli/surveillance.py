@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,7 +13,6 @@ if TYPE_CHECKING:
     from orderguard.config import FirmConfig
     from orderguard.domain.alerts import Alert
     from orderguard.surveillance.custom_rules import CustomRule
-    from orderguard.surveillance.stream import StreamEngine
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the firm file (TOML)")]
 RulesOption = Annotated[
@@ -146,21 +144,12 @@ def scan(
         raise typer.Exit(1)
 
 
-def _feed(engine: StreamEngine, source: str, lines: Iterator[str]) -> bool:
-    """Run lines through the engine, printing alerts; whether anything alerted."""
+def _print_alerts(alerts: list[Alert]) -> None:
+    """Alerts as JSON Lines on standard output, flushed at once (a live reader waits on them)."""
     from orderguard.surveillance.alerts_out import alert_line
-    from orderguard.surveillance.live import parse_line
 
-    alerted = False
-    for number, line in enumerate(lines, start=1):
-        event = parse_line(line, source, number, engine.seen)
-        if event is None:
-            continue
-        for alert in engine.observe(event):
-            alerted = True
-            sys.stdout.write(alert_line(alert) + "\n")
-        sys.stdout.flush()
-    return alerted
+    sys.stdout.writelines(alert_line(alert) + "\n" for alert in alerts)
+    sys.stdout.flush()
 
 
 def watch(
@@ -174,7 +163,8 @@ def watch(
 
     Exit 0 when nothing alerted, 1 when anything did, 2 on bad input (naming the line).
     """
-    from orderguard.surveillance.live import LineError, follow
+    from orderguard.surveillance.json_lines import LineError
+    from orderguard.surveillance.live import feed_engine, follow, read_chunks
     from orderguard.surveillance.stream import OutOfOrderEventError, SnapshotError, StreamEngine
 
     firm, custom = _load(config, rules)
@@ -187,10 +177,12 @@ def watch(
     if follow_file is not None and not follow_file.is_file():
         raise _fail(f"{follow_file}: no such file to follow")
     source = str(follow_file) if follow_file is not None else "<stdin>"
-    lines = follow(follow_file, idle_exit=idle_exit) if follow_file is not None else iter(sys.stdin)
+    chunks = (
+        follow(follow_file, idle_exit=idle_exit) if follow_file is not None else read_chunks(sys.stdin.buffer)
+    )
     alerted = False
     try:
-        alerted = _feed(engine, source, lines)
+        alerted = feed_engine(engine, chunks, source, _print_alerts)
     except (LineError, OutOfOrderEventError) as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:

@@ -1,157 +1,127 @@
-"""Feeding the stream engine from JSON Lines: standard input or a growing file, one event per line."""
+"""Feeding the stream engine from JSON Lines: standard input or a growing file, read in chunks.
+
+Input is read as it arrives, whatever is available up to 64 KiB at a time
+(never waiting to fill a chunk), cut into complete lines, decoded as a block
+(``json_lines.parse_lines``) and observed in order. A bad line stops the
+stream after every line before it has been observed, naming source and line.
+"""
 
 from __future__ import annotations
 
-import json
-import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 
-from orderguard.domain.events import (
-    NS_PER_SECOND,
-    REQUIRED_FIELDS,
-    V1_FIELDS,
-    Event,
-    EventKind,
-    Side,
-    TimestampError,
-    parse_ts,
-)
-from orderguard.ingest import IngestError, batch_from_records
+from orderguard.surveillance.json_lines import LineError, parse_lines
 
-V1_FIELD_SET: Final = frozenset(V1_FIELDS)
+if TYPE_CHECKING:
+    from orderguard.domain.alerts import Alert
+    from orderguard.surveillance.stream import StreamEngine
+
+CHUNK_BYTES: Final = 1 << 16
 
 
-class LineError(ValueError):
-    """A line that is not a valid v1 event; names the source and line."""
+def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """What a binary stream has, as it arrives: one read at a time, up to ``size`` bytes, until its end."""
+    read = getattr(stream, "read1", stream.read)
+    while chunk := read(size):
+        yield chunk
 
 
-def follow(path: Path, *, idle_exit: float | None = None, poll: float = 0.1) -> Iterator[str]:
-    """Complete lines of a file that keeps growing (like ``tail -f``).
+def follow(
+    path: Path, *, idle_exit: float | None = None, poll: float = 0.1, size: int = CHUNK_BYTES
+) -> Iterator[bytes]:
+    """Chunks of a file that keeps growing (like ``tail -f``).
 
-    Stops after ``idle_exit`` seconds without a new line (never, when None).
-    A partial last line is held back until its newline arrives.
+    Stops after ``idle_exit`` seconds without new bytes (never, when None). A
+    partial last line is the reader's to hold back (``LineSplitter``).
     """
-    with path.open("r", encoding="utf-8") as handle:
-        pending = ""
+    with path.open("rb") as handle:
         idle_since = time.monotonic()
         while True:
-            chunk = handle.readline()
+            chunk = handle.read(size)
             if chunk:
-                pending += chunk
-                if pending.endswith("\n"):
-                    yield pending
-                    pending = ""
+                yield chunk
                 idle_since = time.monotonic()
                 continue
             if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
-                if pending.strip():
-                    yield pending
                 return
             time.sleep(poll)
 
 
-_KINDS: Final = {kind.value: kind for kind in EventKind}
-_SIDES: Final = {side.value: side for side in Side}
-_TEXT_FIELDS: Final = ("account", "symbol", "venue", "order_id", "ip", "session_id")
-_NO_EXTRA: Final = MappingProxyType[str, object]({})
-# Whole numbers a float64 column holds exactly; beyond, intake decides (it may refuse them).
-_EXACT_FLOAT_INT: Final = 2**53
+class LineSplitter:
+    """Cuts chunks of bytes into complete UTF-8 lines, holding back a partial last line."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.next_number = 1  # the number of the first line not yet given out
+        self._pending = b""
+
+    def lines(self, chunk: bytes) -> tuple[list[str], LineError | None]:
+        """The complete lines so far (without newlines) and the error of an undecodable one."""
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            self._pending += chunk
+            return [], None
+        data, self._pending = self._pending + chunk[:end], chunk[end + 1 :]
+        return self._decode(data)
+
+    def rest(self) -> tuple[list[str], LineError | None]:
+        """The last line when the input ends without a newline (none when it is blank)."""
+        data, self._pending = self._pending, b""
+        return self._decode(data) if data.strip() else ([], None)
+
+    def _decode(self, data: bytes) -> tuple[list[str], LineError | None]:
+        error = None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # Lines never split a character: the ones before the bad byte's line are good.
+            start = data.rfind(b"\n", 0, exc.start) + 1
+            text = data[: max(start - 1, 0)].decode("utf-8") if start else ""
+            number = self.next_number + data.count(b"\n", 0, start)
+            error = LineError(
+                f"{self.source}, line {number}: not UTF-8 text (byte {exc.start - start + 1} of the line); "
+                "fix: write the events as UTF-8 JSON"
+            )
+        lines = text.split("\n") if text or error is None else []
+        self.next_number += len(lines)
+        return lines, error
 
 
-def _amount(value: object) -> float | bool | None:
-    """qty or price as intake stores it, None when absent, False when only intake can judge it."""
-    if value is None:
-        return None
-    if type(value) is float:
-        return value if 0.0 < value < math.inf else False
-    if type(value) is int:
-        return float(value) if 0 < value < _EXACT_FLOAT_INT else False
-    return False
+def feed_engine(
+    engine: StreamEngine,
+    chunks: Iterable[bytes],
+    source: str,
+    emit: Callable[[list[Alert]], None],
+) -> bool:
+    """Observe every line's event in order, giving ``emit`` each chunk's alerts; whether any alerted.
 
-
-def plain_event(record: dict[str, Any], seq: int) -> Event | None:  # noqa: PLR0911 - one return per refusal
-    """The Event intake would make of a plainly valid record, or None for anything else.
-
-    Plainly valid: v1 fields only, each of its v1 type, no empty text, a real
-    UTC timestamp, every field the kind requires. Whatever is not plain goes
-    through intake itself (``batch_from_records``), which names the problem
-    or keeps the unknown fields; this only spares a plain line its ~2 ms.
+    Raises the first bad line's LineError (or the engine's OutOfOrderEventError)
+    after observing all events before it and emitting their alerts.
     """
-    if not record.keys() <= V1_FIELD_SET:
-        return None
-    event_id, actor, kind_text, ts_text = (record.get(n) for n in ("event_id", "actor", "kind", "ts"))
-    kind = _KINDS.get(kind_text) if type(kind_text) is str else None
-    if kind is None or type(event_id) is not str or type(actor) is not str or not event_id or not actor:
-        return None
-    ts = _plain_ts(ts_text)
-    if ts is None:
-        return None
-    texts: dict[str, str | None] = {}
-    for name in _TEXT_FIELDS:
-        value = record.get(name)
-        if value is not None and (type(value) is not str or not value):
-            return None
-        texts[name] = value
-    side_text, records = record.get("side"), record.get("records")
-    side = None if side_text is None else _SIDES.get(side_text, False) if type(side_text) is str else False
-    qty, price = _amount(record.get("qty")), _amount(record.get("price"))
-    if side is False or qty is False or price is False:
-        return None
-    if records is not None and (type(records) is not int or not 0 <= records < 2**63):
-        return None
-    present = {**texts, "side": side, "qty": qty, "price": price, "records": records}
-    if any(present[name] is None for name in REQUIRED_FIELDS[kind]):
-        return None
-    return Event(
-        event_id=event_id,
-        ts=ts,
-        kind=kind,
-        actor=actor,
-        seq=seq,
-        side=side,  # type: ignore[arg-type]
-        qty=qty,
-        price=price,
-        records=records,
-        extra=_NO_EXTRA,
-        **texts,
-    )
+    splitter = LineSplitter(source)
+    alerted = False
+    observe = engine.observe
 
+    def run(lines: list[str], error: LineError | None) -> None:
+        nonlocal alerted
+        events, parse_error = parse_lines(lines, source, splitter.next_number - len(lines), engine.seen)
+        alerts: list[Alert] = []
+        try:
+            for event in events:
+                found = observe(event)
+                if found:
+                    alerts += found
+        finally:
+            if alerts:
+                alerted = True
+                emit(alerts)
+        if parse_error is not None or error is not None:
+            raise parse_error or error  # type: ignore[misc]
 
-def _plain_ts(text: object) -> int | None:
-    """Epoch ns of an RFC 3339 UTC timestamp naming a real date and time, else None."""
-    if type(text) is not str:
-        return None
-    try:
-        ns = parse_ts(text)
-    except TimestampError:
-        return None
-    # parse_ts lets a 30 February roll over into March; intake refuses it: leave that to intake.
-    if text[8:10] > "28" and time.gmtime(ns // NS_PER_SECOND).tm_mday != int(text[8:10]):
-        return None
-    return ns
-
-
-def parse_line(line: str, source: str, number: int, seq: int) -> Event | None:
-    """One JSON Lines record as an Event with ``seq``; None for a blank line."""
-    if not line.strip():
-        return None
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise LineError(
-            f"{source}, line {number}: not valid JSON ({exc.msg}); fix: one JSON object per line"
-        ) from None
-    if not isinstance(record, dict):
-        raise LineError(f"{source}, line {number}: expected a JSON object, found {type(record).__name__}")
-    event = plain_event(record, seq)
-    if event is not None:
-        return event
-    try:
-        batch = batch_from_records([record], source=f"{source}, line {number}", start_seq=seq)
-    except IngestError as exc:
-        raise LineError(str(exc)) from None
-    return next(batch.iter_events())
+    for chunk in chunks:
+        run(*splitter.lines(chunk))
+    run(*splitter.rest())
+    return alerted

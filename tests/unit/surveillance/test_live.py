@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from orderguard.domain.events import V1_FIELDS, Event
 from orderguard.ingest import IngestError, batch_from_records
-from orderguard.surveillance.live import LineError, parse_line, plain_event
+from orderguard.surveillance.json_lines import LineError, parse_line, plain_event
 
 TEXT = st.sampled_from(["A", "AAPL", "C-1", "", "é-x"])
 NUMBER = st.one_of(
@@ -29,6 +29,7 @@ TS = st.sampled_from(
         "2026-11-20T24:00:00Z",
         "2026-11-20T14:30:00+01:00",
         "yesterday",
+        "2026-11-20T14:30:\u06655.123456789Z",
     ]
 )
 VALUE: dict[str, st.SearchStrategy[Any]] = {

@@ -60,6 +60,7 @@ class QueryVolume(Detector):
         self.floor = settings.floor
         self.multiple = settings.baseline_multiple
         self.history_buckets = settings.baseline_days * 24
+        self._sweep_every = SWEEP_WINDOWS * self.window_ns
 
     def initial_state(self) -> dict[str, Any]:
         # windows: actor -> [deque[(ts, records, event_id)], sum, above, {account: [deque, sum, above]}]
@@ -145,7 +146,7 @@ class QueryVolume(Detector):
         ts, actor = event.ts, event.actor
         # Memory only (a window past its horizon is emptied when next touched anyway), so a sweep
         # every few windows: each one walks every account window.
-        if ts - self._swept[0] > SWEEP_WINDOWS * self.window_ns:
+        if ts - self._swept[0] > self._sweep_every:
             self._sweep(ts)
         bucket = ts // HOUR_NS
         found = self._habit_and_peers.get(actor)

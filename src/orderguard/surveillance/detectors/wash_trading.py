@@ -67,8 +67,11 @@ class WashTrading(Detector):
         # (symbol, owner, side) -> deque[(ts, event_id, account, qty, actor)]
         return {"recent": {}, "swept": 0}
 
-    def _close(self, a: float, b: float) -> bool:
-        return abs(a - b) <= self.tolerance * max(a, b)
+    def bind_state(self) -> None:
+        self._recent: dict[tuple[str, str, str], deque[tuple[int, str, str, float, str]]] = self.state[
+            "recent"
+        ]
+        self._stream_state = self.state  # "swept" is an int in it: read and written there
 
     def stream_handlers(self) -> dict[EventKind, StreamHandler]:
         return dict.fromkeys(TRADE_KINDS, self._trade)
@@ -86,40 +89,48 @@ class WashTrading(Detector):
             self._wash_owner[account] = owner
             if owner is None:
                 return NO_ALERTS
-        if event.symbol is None or event.side is None or event.qty is None:
+        symbol, qty = event.symbol, event.qty
+        if symbol is None or event.side is None or qty is None:
             return NO_ALERTS
-        recent: dict[tuple[str, str, str], deque[tuple[int, str, str, float, str]]] = self.state["recent"]
+        recent = self._recent
         ts = event.ts
         horizon = ts - self.window_ns
-        if ts - self.state["swept"] > self.window_ns:
+        if ts - self._stream_state["swept"] > self.window_ns:
             for key in list(recent):
                 while recent[key] and recent[key][0][0] < horizon:
                     recent[key].popleft()
                 if not recent[key]:
                     del recent[key]
-            self.state["swept"] = ts
+            self._stream_state["swept"] = ts
         side, opposite = SIDE_AND_OPPOSITE[event.side]
         alerts = NO_ALERTS
-        for a_ts, a_id, a_account, a_qty, _a_actor in recent.get((event.symbol, owner, opposite), ()):
-            if a_ts >= horizon and a_account != account and self._close(a_qty, event.qty):
+        tolerance = self.tolerance
+        for a_ts, a_id, a_account, a_qty, _a_actor in recent.get((symbol, owner, opposite), ()):
+            # |qA - qB| <= tolerance x max(qA, qB), without a call per candidate
+            if (
+                a_ts >= horizon
+                and a_account != account
+                and abs(a_qty - qty) <= tolerance * (a_qty if a_qty > qty else qty)
+            ):
                 alerts += (
                     self.alert(
                         actor=event.actor,
-                        symbol=event.symbol,
+                        symbol=symbol,
                         ts=ts,
                         event_ids=(a_id, event.event_id),
                         explanation=_explain(
                             owner,
-                            event.symbol,
+                            symbol,
                             (a_account, opposite, a_qty),
-                            (account, side, event.qty),
+                            (account, side, qty),
                             ts - a_ts,
                         ),
                     ),
                 )
-        recent.setdefault((event.symbol, owner, side), deque()).append(
-            (ts, event.event_id, account, event.qty, event.actor)
-        )
+        own = recent.get((symbol, owner, side))
+        if own is None:  # not setdefault: that would build a deque for every trade
+            own = recent[symbol, owner, side] = deque()
+        own.append((ts, event.event_id, account, qty, event.actor))
         return alerts
 
     def scan(self, day: DayColumns) -> list[Alert]:
