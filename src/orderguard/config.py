@@ -217,6 +217,11 @@ class FirmConfig(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> FirmConfig:
         _unique("principal id", [(f"principals[{i}].id", p.id) for i, p in enumerate(self.principals)])
+        # One person, one principal: a second id for the same person could approve the first's requests.
+        _unique(
+            "principal e-mail",
+            [(f"principals[{i}].email", p.email.lower()) for i, p in enumerate(self.principals) if p.email],
+        )
         _unique("venue id", [(f"venues[{i}].id", v.id) for i, v in enumerate(self.venues)])
         _unique(
             "account",

@@ -4,6 +4,12 @@ A reason is mandatory, the grant lasts ``break_glass_ttl_seconds``, security and
 approver who was skipped are notified at once (and a ``break_glass`` alert is raised when an alert
 sink is wired), and a review item stays open until a second person (compliance or security, never
 the invoker) closes it.
+
+Only actions where waiting can cost more than acting break the glass
+(``approvals.model.BREAK_GLASS_ACTIONS``: a large order, a deploy, a key operation). Changes to
+who may do what (role grants, venues, routes), withdrawals, audit erasure and suspension lifts
+always need their quorum: bypassing it would let one insider grant a colluder a role, open a
+route to an unvetted venue, or erase evidence alone.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 from orderguard.approvals.engine import NS, ApprovalEngine
-from orderguard.approvals.model import BreakGlassGrant
+from orderguard.approvals.model import BREAK_GLASS_ACTIONS, NOWHERE, BreakGlassGrant, Origin
 from orderguard.domain import AuditAction, Decision, ReasonCode, Role
 from orderguard.domain.alerts import Alert
 
@@ -57,7 +63,9 @@ class BreakGlass:
         self.alerts = alerts
         self.ttl_ns = int(ttl_seconds * NS)
 
-    def invoke(self, request_id: str, invoker: str, reason: str, now: int) -> Decision:
+    def invoke(
+        self, request_id: str, invoker: str, reason: str, now: int, *, origin: Origin = NOWHERE
+    ) -> Decision:
         """Break the glass on ``request_id``; refused without a real reason (BREAK_GLASS_NO_REASON)."""
         engine = self.engine
         request = engine.store.get(request_id)
@@ -73,10 +81,17 @@ class BreakGlass:
             )
         elif invoker in engine.directory.suspended:
             refusal = Decision.deny(ReasonCode.PRINCIPAL_SUSPENDED, f"{invoker} is suspended")
+        elif request.action not in BREAK_GLASS_ACTIONS:
+            allowed = ", ".join(sorted(a.value for a in BREAK_GLASS_ACTIONS))
+            refusal = Decision.deny(
+                ReasonCode.NOT_AUTHORIZED,
+                f"break-glass does not apply to {request.action.value} ({request_id}): it needs its "
+                f"quorum; break-glass covers only {allowed}",
+            )
         else:
             refusal = engine.closed_refusal(request, request_id, now)
         if refusal is not None or request is None:
-            return engine.refuse(request_id, invoker, now, refusal)
+            return engine.refuse(request_id, invoker, now, refusal, origin=origin)
         skipped = {
             p.id
             for p in engine.directory.holders(request.eligible_roles)
@@ -90,7 +105,14 @@ class BreakGlass:
             f"break-glass on {request_id} by {invoker} until +{self.ttl_ns // NS}s: {reason}"
         )
         engine.record(
-            request_id, invoker, now, AuditAction.BREAK_GLASS, decision, before=request, after=updated
+            request_id,
+            invoker,
+            now,
+            AuditAction.BREAK_GLASS,
+            decision,
+            before=request,
+            after=updated,
+            origin=origin,
         )
         engine.store.save(updated)
         for recipient in recipients:
@@ -130,7 +152,9 @@ class BreakGlass:
             if r.break_glass is not None and r.break_glass.review_open
         ]
 
-    def close_review(self, request_id: str, reviewer: str, note: str, now: int) -> Decision:
+    def close_review(
+        self, request_id: str, reviewer: str, note: str, now: int, *, origin: Origin = NOWHERE
+    ) -> Decision:
         """Close a break-glass review; the reviewer is a second person from compliance or security."""
         engine = self.engine
         request = engine.store.get(request_id)
@@ -150,12 +174,19 @@ class BreakGlass:
         elif not note.strip():
             refusal = Decision.deny(ReasonCode.NOT_AUTHORIZED, "closing a break-glass review needs a note")
         if refusal is not None or request is None or grant is None:
-            return engine.refuse(request_id, reviewer, now, refusal)
+            return engine.refuse(request_id, reviewer, now, refusal, origin=origin)
         closed = replace(grant, review_closed_by=reviewer, review_closed_ns=now, review_note=note.strip())
         updated = replace(request, break_glass=closed)
         decision = Decision.allow(f"break-glass review on {request_id} closed by {reviewer}: {note}")
         engine.record(
-            request_id, reviewer, now, AuditAction.CASE_UPDATED, decision, before=request, after=updated
+            request_id,
+            reviewer,
+            now,
+            AuditAction.CASE_UPDATED,
+            decision,
+            before=request,
+            after=updated,
+            origin=origin,
         )
         engine.store.save(updated)
         return decision

@@ -16,8 +16,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from orderguard.approvals.model import (
+    BREAK_GLASS_ACTIONS,
+    NOWHERE,
     ApprovalRequest,
     ApprovalRule,
+    Origin,
     RequestStatus,
     SensitiveAction,
     Verdict,
@@ -54,13 +57,15 @@ class ApprovalEngine:
         initiator: str,
         content: Mapping[str, object],
         now: int,
+        *,
+        origin: Origin = NOWHERE,
     ) -> tuple[Decision, ApprovalRequest | None]:
         """Open a request for ``action`` on ``object_id`` with the exact ``content`` to approve."""
         rule = self.rules[action]
         principal = self.directory.get(initiator)
         if principal is None or initiator in self.directory.suspended:
             decision = Decision.deny(ReasonCode.NOT_AUTHORIZED, f"{initiator!r} is unknown or suspended")
-            self.record(object_id, initiator, now, AuditAction.REFUSED, decision)
+            self.record(object_id, initiator, now, AuditAction.REFUSED, decision, origin=origin)
             return decision, None
         request = ApprovalRequest(
             id=f"apr-{secrets.token_hex(8)}",
@@ -75,7 +80,7 @@ class ApprovalEngine:
             eligible_roles=rule.eligible_roles,
         )
         decision = Decision.allow(f"{action.value} on {object_id} needs {rule.quorum} approval(s)")
-        self.record(request.id, initiator, now, AuditAction.REQUESTED, decision, after=request)
+        self.record(request.id, initiator, now, AuditAction.REQUESTED, decision, after=request, origin=origin)
         self.store.save(request)
         return decision, request
 
@@ -85,6 +90,12 @@ class ApprovalEngine:
         refusal = self.closed_refusal(request, request_id, now)
         if refusal is None and request is not None and actor != request.initiator:
             refusal = Decision.deny(ReasonCode.NOT_AUTHORIZED, f"only the initiator may modify {request_id}")
+        if refusal is None and request is not None and request.break_glass is not None:
+            # The glass was broken (and people notified) for this content; it must not cover other content.
+            refusal = Decision.deny(
+                ReasonCode.NOT_AUTHORIZED,
+                f"break-glass was invoked on {request_id}; its content is fixed, open a new request",
+            )
         if refusal is not None or request is None:
             return self.refuse(request_id, actor, now, refusal)
         changed = replace(
@@ -100,34 +111,61 @@ class ApprovalEngine:
         return decision
 
     # ---- votes ------------------------------------------------------------------------------
-    def approve(self, request_id: str, approver: str, digest: str, now: int) -> Decision:
+    def approve(
+        self, request_id: str, approver: str, digest: str, now: int, *, origin: Origin = NOWHERE
+    ) -> Decision:
         """``approver`` approves ``request_id`` as it stood at ``digest``."""
-        return self.vote(Vote(request_id, approver, digest, Verdict.APPROVE, now), request_id, now)
+        vote = Vote(request_id, approver, digest, Verdict.APPROVE, now)
+        return self.vote(vote, request_id, now, origin=origin)
 
-    def reject(self, request_id: str, approver: str, digest: str, now: int, note: str = "") -> Decision:
+    def reject(
+        self,
+        request_id: str,
+        approver: str,
+        digest: str,
+        now: int,
+        note: str = "",
+        *,
+        origin: Origin = NOWHERE,
+    ) -> Decision:
         """One rejection by an eligible approver ends the request."""
-        return self.vote(Vote(request_id, approver, digest, Verdict.REJECT, now, note), request_id, now)
+        vote = Vote(request_id, approver, digest, Verdict.REJECT, now, note)
+        return self.vote(vote, request_id, now, origin=origin)
 
-    def vote(self, vote: Vote, request_id: str, now: int) -> Decision:
+    def vote(self, vote: Vote, request_id: str, now: int, *, origin: Origin = NOWHERE) -> Decision:
         """Apply ``vote`` to ``request_id``; a vote issued for another request is refused as a replay."""
         request = self.store.get(request_id)
         refusal = self._vote_refusal(vote, request, request_id, now)
         if refusal is not None or request is None:
-            return self.refuse(request_id, vote.approver, now, refusal)
+            return self.refuse(request_id, vote.approver, now, refusal, origin=origin)
         if vote.verdict is Verdict.REJECT:
             updated = replace(
                 request, votes=(*request.votes, vote), status=RequestStatus.REJECTED, closed_reason=vote.note
             )
             decision = Decision.deny(ReasonCode.APPROVAL_REJECTED, f"{vote.approver} rejected {request_id}")
             self.record(
-                request_id, vote.approver, now, AuditAction.REJECTED, decision, before=request, after=updated
+                request_id,
+                vote.approver,
+                now,
+                AuditAction.REJECTED,
+                decision,
+                before=request,
+                after=updated,
+                origin=origin,
             )
         else:
             updated = replace(request, votes=(*request.votes, vote))
             have = len(updated.current_approvers())
             decision = Decision.allow(f"{vote.approver} approved {request_id} ({have} of {request.quorum})")
             self.record(
-                request_id, vote.approver, now, AuditAction.APPROVED, decision, before=request, after=updated
+                request_id,
+                vote.approver,
+                now,
+                AuditAction.APPROVED,
+                decision,
+                before=request,
+                after=updated,
+                origin=origin,
             )
         self.store.save(updated)
         return decision
@@ -199,7 +237,8 @@ class ApprovalEngine:
                 f"{request.id}: approved by {', '.join(sorted(request.current_approvers()))}"
             )
         grant = request.break_glass
-        if grant is not None and grant.active(now):
+        # A grant stored on an action outside the break-glass scope (an older version) is ignored.
+        if grant is not None and grant.active(now) and request.action in BREAK_GLASS_ACTIONS:
             return Decision.allow(f"{request.id}: break-glass by {grant.invoker} ({grant.reason})")
         have = len(request.current_approvers())
         return Decision.deny(
@@ -253,9 +292,11 @@ class ApprovalEngine:
             return Decision.deny(ReasonCode.APPROVAL_EXPIRED, f"{request_id} expired")
         return None
 
-    def refuse(self, request_id: str, actor: str, now: int, refusal: Decision | None) -> Decision:
+    def refuse(
+        self, request_id: str, actor: str, now: int, refusal: Decision | None, *, origin: Origin = NOWHERE
+    ) -> Decision:
         decision = refusal or Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no approval request {request_id!r}")
-        self.record(request_id, actor, now, AuditAction.REFUSED, decision)
+        self.record(request_id, actor, now, AuditAction.REFUSED, decision, origin=origin)
         return decision
 
     def record(
@@ -268,8 +309,9 @@ class ApprovalEngine:
         *,
         before: ApprovalRequest | None = None,
         after: ApprovalRequest | None = None,
+        origin: Origin = NOWHERE,
     ) -> int:
-        """Append one approval entry to the audit log (returns once durable)."""
+        """Append one approval entry to the audit log (returns once durable), with the caller's origin."""
         return self.audit.append(
             AuditEntry(
                 kind="approval",
@@ -279,6 +321,8 @@ class ApprovalEngine:
                 ts=now,
                 before=None if before is None else before.summary(),
                 after=None if after is None else after.summary(),
+                ip=origin.ip,
+                session_id=origin.session_id,
                 decision="allow" if decision.allowed else "deny",
                 reason_code=decision.reason.value,
                 policy_ids=decision.policy_ids,

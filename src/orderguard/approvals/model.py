@@ -31,6 +31,13 @@ class SensitiveAction(StrEnum):
     SUSPENSION_LIFT = "suspension_lift"  # reinstating a principal suspended by an incident response
 
 
+# Where an emergency may bypass the quorum (see approvals/breakglass.py): never who-may-do-what
+# changes, money leaving, evidence erasure or a suspension lift.
+BREAK_GLASS_ACTIONS = frozenset(
+    {SensitiveAction.LARGE_ORDER, SensitiveAction.DEPLOY, SensitiveAction.KEY_OPERATION}
+)
+
+
 class RequestStatus(StrEnum):
     PENDING = "pending"
     REJECTED = "rejected"
@@ -41,6 +48,18 @@ class RequestStatus(StrEnum):
 class Verdict(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a request to a stage came from, for its audit entries: the caller's IP and credential
+    (``token:<id>``, ``web:<session ref>``, ``oidc:<jti>``), as the interfaces know them."""
+
+    ip: str | None = None
+    session_id: str | None = None
+
+
+NOWHERE = Origin()  # in-process callers (tests, the CLI) that have no IP or session
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """The deploy gate: may the range ``base..head`` deploy?
 
 Rules (every failure is reported, not just the first): at least ``MIN_APPROVALS`` approvals of the
-exact head revision; approvals by any author of a commit in the range do not count; approvals of
+exact head revision; approvals by any author (or committer) of a commit in the range do not count,
+and every commit author must be a principal of the firm file (else their own approval could not be
+recognised and excluded; git identities are self-asserted, see docs/threat-model.md); approvals of
 an older revision (or of request content since modified) are stale; every changed path needs an
 approval from one of its CODEOWNERS owners (a path without an owner cannot deploy). Approvals
 are DEPLOY requests of the approval engine whose content names the repository and head.
@@ -101,9 +103,18 @@ def check_deploy(
 ) -> DeployVerdict:
     """Apply the deploy rules to ``change`` at ``now`` given every DEPLOY approval request on record."""
     people = {p.id: p for p in principals}
-    authors = tuple(sorted({identify(n, e, people.values()) for n, e in change.authors}))
+    writers = {identify(n, e, people.values()) for n, e in change.authors}
+    # A committer writing under someone else's author name is a writer too (when we know them).
+    writers |= {w for w in (identify(n, e, people.values()) for n, e in change.committers) if w in people}
+    authors = tuple(sorted(writers))
     requests = list(requests)
     approvers, reasons = _approvals(change, repo_name, requests, authors, now)
+    reasons.extend(
+        f"commit author {name} <{email}> is no principal of the firm file, so their own approval "
+        "cannot be told apart; commit as a principal (their e-mail or id) or add the e-mail to one"
+        for name, email in change.authors
+        if identify(name, email, people.values()) not in people
+    )
     if len(approvers) < MIN_APPROVALS:
         reasons.append(
             f"needs {MIN_APPROVALS} approvals of {change.head[:12]} by non-authors, has {len(approvers)}"

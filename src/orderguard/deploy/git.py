@@ -1,4 +1,4 @@
-"""Read a commit range from git: resolved endpoints, changed paths and commit authors."""
+"""Read a commit range from git: resolved endpoints, changed paths, commit authors and committers."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class ChangeSet:
     head: str
     paths: tuple[str, ...]
     authors: tuple[tuple[str, str], ...]  # (name, email) of every commit author in the range
+    # (name, email) of every committer: who wrote a commit under someone else's author name shows here
+    committers: tuple[tuple[str, str], ...] = ()
 
 
 def git(repo: Path, *args: str) -> str:
@@ -58,9 +60,10 @@ def read_range(repo: Path, rev_range: str) -> ChangeSet:
     base = git(repo, "rev-parse", "--verify", f"{base_ref}^{{commit}}").strip()
     head = git(repo, "rev-parse", "--verify", f"{head_ref}^{{commit}}").strip()
     paths = tuple(p for p in git(repo, "diff", "--name-only", "-z", base, head).split("\0") if p)
-    log = git(repo, "log", "--format=%an%x1f%ae", f"{base}..{head}")
-    pairs = {line.partition("\x1f") for line in log.splitlines() if line}
-    authors = tuple(sorted((name, email) for name, _, email in pairs))
+    log = git(repo, "log", "--format=%an%x1f%ae%x1f%cn%x1f%ce", f"{base}..{head}")
+    fields = [line.split("\x1f") for line in log.splitlines() if line]
+    authors = tuple(sorted({(f[0], f[1]) for f in fields}))
+    committers = tuple(sorted({(f[2], f[3]) for f in fields}))
     if not authors:
         raise DeployInputError(f"--range {rev_range!r}: no commits between {base[:12]} and {head[:12]}")
-    return ChangeSet(repo, base, head, paths, authors)
+    return ChangeSet(repo, base, head, paths, authors, committers)

@@ -1,8 +1,10 @@
 """The control check for one order: authorize -> SoD -> approval state -> venue -> pre-clearance.
 
-Everything is in memory and side-effect free; ``ControlsGate`` writes the decision to the audit
-log and only then lets the order go. Cedar sees the order as discrete facts (desk, account type,
-venue approved, large, quorum met) so its decisions memoise well (see policy/authorizer.py).
+Everything is in memory and side-effect free, except that a personal trade found covered holds its
+clearance for this order (a clearance is spent once, even under concurrent orders). ``ControlsGate``
+writes the decision to the audit log and only then lets the order go. Cedar sees the order as
+discrete facts (desk, account type, venue approved, large, quorum met) so its decisions memoise well
+(see policy/authorizer.py).
 """
 
 from __future__ import annotations
@@ -119,7 +121,13 @@ class OrderControls:
             return Decision.deny(authz.reason, authz.message, ids)
         if account.type is AccountType.PERSONAL:
             cleared = self.preclearance.cleared(
-                order.actor, order.account, symbol=order.symbol, side=order.side, qty=order.qty, now=order.ts
+                order.actor,
+                order.account,
+                symbol=order.symbol,
+                side=order.side,
+                qty=order.qty,
+                now=order.ts,
+                hold_for=order.order_id,  # taken now: a concurrent order on the same clearance is refused
             )
             if not cleared.allowed:
                 return Decision.deny(cleared.reason, cleared.message, ids + cleared.policy_ids)

@@ -87,11 +87,16 @@ class ControlsGate:
     def submit(self, order: OrderTicket, action: str = "submit_order") -> GateResult:
         """Decide, audit, then apply the decision's effects; the caller executes only if ``go``."""
         decided = self.decide(order, action)
-        index = self.audit.append(decided.entry)
+        try:
+            index = self.audit.append(decided.entry)
+        except BaseException:
+            self.controls.preclearance.release(order.order_id)  # not recorded, so it did not go
+            raise
         return GateResult(decided.decision, index, self.apply(order, decided))
 
     def decide(self, order: OrderTicket, action: str = "submit_order") -> GateDecision:
-        """The decision and the audit entry that records it; in memory only, nothing is applied yet."""
+        """The decision and the audit entry that records it; in memory only, nothing is applied yet
+        (a personal trade's clearance is held for this order; ``apply`` spends it)."""
         result = self.controls.check(order, action)
         decision = result.decision
         after = order.record()
@@ -138,7 +143,9 @@ class ControlsGate:
         if result.approval is not None:
             controls.approvals.consume(result.approval.id)
         if result.account is not None and result.account.type is AccountType.PERSONAL:
-            controls.preclearance.spend(order.actor, order.account, order.symbol, order.side, order.ts)
+            controls.preclearance.spend(
+                order.actor, order.account, order.symbol, order.side, order.ts, order_id=order.order_id
+            )
         elif result.account is not None:
             controls.preclearance.client_order(order.order_id, order.symbol, result.account.desk, order.ts)
 

@@ -5,7 +5,9 @@ on the restricted list (RESTRICTED_SYMBOL); while a client order in it is workin
 within ``preclearance_blackout_seconds``, and the employee could see that order (same desk, viewed
 it, or holds a read-all role) (PRECLEARANCE_BLACKOUT); or when it reverses a personal trade in
 the same symbol within ``holding_period_days`` (HOLDING_PERIOD). A granted clearance is valid
-for one trade, same symbol, side and at most the cleared quantity, for ``CLEARANCE_TTL_SECONDS``.
+for one trade, same symbol, side and at most the cleared quantity, for ``CLEARANCE_TTL_SECONDS``:
+the order check that finds it valid also holds it for that order (``cleared(hold_for=...)``, under a
+lock), so two orders racing on one clearance cannot both pass before either is spent.
 Every request, decision and fact is written through to a ``PreClearanceStore`` (after the audit
 entry, before it takes effect), so a restart keeps clearances, the blackout book and positions.
 """
@@ -13,9 +15,11 @@ entry, before it takes effect), so a restart keeps clearances, the blackout book
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Mapping
 from typing import Final
 
+from orderguard.approvals.model import NOWHERE, Origin
 from orderguard.config import ControlsConfig
 from orderguard.domain import Account, AuditAction, AuditEntry, AuditSink, Decision, ReasonCode, Role, Side
 from orderguard.gateway.preclearance_store import (
@@ -74,6 +78,8 @@ class PreClearance:
         self._viewed: dict[str, set[str]] = {}
         self._last_trade: dict[tuple[str, str], tuple[Side, int]] = {}
         self._clearances: dict[tuple[str, str, str], Clearance] = {}
+        self._held: dict[str, Clearance] = {}  # order id -> the clearance its check took
+        self._lock = threading.Lock()  # the check and the hold of a clearance are one step
         self._load()
 
     def _load(self) -> None:
@@ -144,7 +150,8 @@ class PreClearance:
         desk = None if principal is None else principal.desk
         viewed = self._viewed.get(principal_id, set())
         for member in group:
-            for state in self._orders_by_symbol.get(member, {}).values():
+            # A snapshot: other threads book client orders while a personal trade is checked.
+            for state in tuple(self._orders_by_symbol.get(member, {}).values()):
                 live = state.working or now - state.last_ns <= self.blackout_ns
                 visible = read_all or (desk is not None and desk == state.desk) or state.order_id in viewed
                 if live and visible:
@@ -166,9 +173,18 @@ class PreClearance:
         return Decision.allow(f"{side.value} {symbol} pre-cleared for {principal_id}", rules)
 
     def request(
-        self, principal_id: str, account: str, *, symbol: str, side: Side, qty: float, now: int
+        self,
+        principal_id: str,
+        account: str,
+        *,
+        symbol: str,
+        side: Side,
+        qty: float,
+        now: int,
+        origin: Origin = NOWHERE,
     ) -> tuple[Decision, Clearance | None]:
-        """Ask to trade personally; request and decision are audited, a granted clearance is kept."""
+        """Ask to trade personally; request and decision are audited (with ``origin``), a granted
+        clearance is kept."""
         owner = self.accounts.get(account)
         if owner is None or owner.owner != principal_id:
             decision = Decision.deny(
@@ -198,6 +214,8 @@ class PreClearance:
                 actor=principal_id,
                 ts=now,
                 after={"account": account, "symbol": symbol, "side": side.value, "qty": qty},
+                ip=origin.ip,
+                session_id=origin.session_id,
                 decision="allow" if decision.allowed else "deny",
                 reason_code=decision.reason.value,
                 policy_ids=decision.policy_ids,
@@ -209,27 +227,67 @@ class PreClearance:
         return decision, clearance
 
     def cleared(
-        self, principal_id: str, account: str, *, symbol: str, side: Side, qty: float, now: int
+        self,
+        principal_id: str,
+        account: str,
+        *,
+        symbol: str,
+        side: Side,
+        qty: float,
+        now: int,
+        hold_for: str | None = None,
     ) -> Decision:
-        """Does a valid clearance cover this trade? Rules run again: a blackout may have begun since."""
-        clearance = self._clearances.get((principal_id, account, symbol))
-        if (
-            clearance is None
-            or clearance.side is not side
-            or qty > clearance.qty
-            or now >= clearance.expires_ns
-        ):
-            return Decision.deny(
-                ReasonCode.PRECLEARANCE_REQUIRED,
-                f"no valid pre-clearance for {principal_id} to {side.value} {qty:g} {symbol} in {account}",
-                (REQUIRED_RULE,),
-            )
-        return self.evaluate(principal_id, symbol, side, now)
+        """Does a valid clearance cover this trade? Rules run again: a blackout may have begun since.
 
-    def spend(self, principal_id: str, account: str, symbol: str, side: Side, ts: int) -> None:
-        """The cleared trade went ahead: the clearance is used up and the holding period starts."""
-        clearance = self._clearances.get((principal_id, account, symbol))
+        With ``hold_for`` (an order id) a covering clearance is taken for that order at once, so
+        a concurrent order finds none; ``spend`` uses it up, ``release`` gives it back.
+        """
+        key = (principal_id, account, symbol)
+        with self._lock:
+            clearance = self._clearances.get(key)
+            if (
+                clearance is None
+                or clearance.side is not side
+                or qty > clearance.qty
+                or now >= clearance.expires_ns
+            ):
+                return Decision.deny(
+                    ReasonCode.PRECLEARANCE_REQUIRED,
+                    f"no valid pre-clearance for {principal_id} to {side.value} {qty:g} {symbol} "
+                    f"in {account}",
+                    (REQUIRED_RULE,),
+                )
+            decision = self.evaluate(principal_id, symbol, side, now)
+            if decision.allowed and hold_for is not None:
+                self._held[hold_for] = self._clearances.pop(key)
+            return decision
+
+    def release(self, order_id: str) -> None:
+        """The order holding a clearance did not go (its audit entry failed): the clearance is free again."""
+        with self._lock:
+            clearance = self._held.pop(order_id, None)
+            if clearance is not None:
+                self._clearances.setdefault(
+                    (clearance.principal, clearance.account, clearance.symbol), clearance
+                )
+
+    def spend(
+        self,
+        principal_id: str,
+        account: str,
+        symbol: str,
+        side: Side,
+        ts: int,
+        *,
+        order_id: str | None = None,
+    ) -> None:
+        """The cleared trade went ahead: the clearance (held for ``order_id``, if given) is used up and
+        the holding period starts."""
+        with self._lock:
+            if order_id is not None:
+                clearance = self._held.pop(order_id, None)
+            else:
+                clearance = self._clearances.pop((principal_id, account, symbol), None)
         if clearance is not None:
             self.store.mark_spent(clearance.clearance_id, ts)
-            del self._clearances[(principal_id, account, symbol)]
         self.personal_trade_done(principal_id, symbol, side, ts)
