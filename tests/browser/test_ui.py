@@ -2,81 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
-from orderguard.api import create_app
-from orderguard.config import FirmConfig
-from tests.functional.api.support import PASSWORD, demo_context
+from tests.browser.support import login as _login
+from tests.browser.support import shot as _shot
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def base_url(firm: FirmConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    ctx = demo_context(firm, tmp_path_factory.mktemp("ui"))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    ctx.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _login(browser: Browser, base_url: str, user: str) -> Page:
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    return page
-
-
-def _shot(page: Page, name: str) -> None:
-    if os.environ.get("ORDERGUARD_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+def _pick_severity(page: Page, value: str) -> None:
+    """Pick a severity on the alert queue and wait until htmx has swapped in only that severity
+    (locator waits: the page's Content-Security-Policy forbids the eval ``wait_for_function`` uses)."""
+    with page.expect_response(lambda r: f"severity={value}" in r.url):
+        page.select_option("select[name=severity]", value)
+    expect(page.locator("table.alerts span.sev").filter(has_not_text=value)).to_have_count(0)
 
 
 class TestComplianceOfficer:
@@ -87,11 +27,8 @@ class TestComplianceOfficer:
         rows = page.locator("table.alerts tbody tr")
         assert rows.count() > 3
         _shot(page, "alerts")
-        page.select_option("select[name=severity]", "high")
-        page.wait_for_function(
-            "[...document.querySelectorAll('table.alerts span.sev')]"
-            ".every(s => s.textContent.trim() === 'high')"
-        )
+        _pick_severity(page, "high")
+        assert set(page.locator("table.alerts span.sev").all_inner_texts()) == {"high"}
         page.locator("table.alerts a[href^='/cases/']").first.click()
         page.wait_for_url("**/cases/*")
         assert page.locator("ol.timeline li").count() >= 1
@@ -104,12 +41,13 @@ class TestComplianceOfficer:
             page.click("button:has-text('Attach evidence')")
         assert page.locator("table.evidence tbody tr").count() >= 1
         _shot(page, "case")
-        for path, name in (("/audit", "audit"), ("/policy", "policy"), ("/subjects/alice", "subject")):
+        for path, name in (("/policy", "policy"), ("/subjects/alice", "subject")):
             page.goto(base_url + path)
-            _shot(page, name)
+            _shot(page, name, full_page=False)
         page.goto(base_url + "/audit")
         page.click("text=Verify the whole log now")
         page.wait_for_selector("#verify .ok")
+        _shot(page, "audit", full_page=False)
         page.close()
 
 
@@ -185,10 +123,7 @@ class TestPageSecurity:
             assert response.status == 200
             assert response.headers["x-frame-options"] == "DENY"
         page.goto(base_url + "/alerts")
-        page.select_option("select[name=severity]", "low")
-        page.wait_for_function(
-            "[...document.querySelectorAll('table.alerts span.sev')]"
-            ".every(s => s.textContent.trim() === 'low')"
-        )
+        _pick_severity(page, "low")
+        assert set(page.locator("table.alerts span.sev").all_inner_texts()) == {"low"}
         assert errors == []
         page.close()

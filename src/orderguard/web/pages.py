@@ -1,28 +1,31 @@
-"""The compliance pages: approvals inbox, alert queue, case, subject timeline, audit status, policy."""
+"""The compliance pages: approvals inbox, alert queue, case and a subject's timeline."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from orderguard.api.deps import Ctx
-from orderguard.api.routes.approvals import OPEN, REJECT, VOTE, awaiting, mine
-from orderguard.api.routes.audit import READ as READ_AUDIT
+from orderguard.api.routes.approvals import OPEN, REJECT, VOTE, awaiting, mine, origin_of
 from orderguard.api.routes.cases import READ as READ_CASES
 from orderguard.api.routes.cases import WORK as WORK_CASES
 from orderguard.api.routes.cases import filter_alerts
-from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition
-from orderguard.policy.authorizer import POLICY_DIR
-from orderguard.policy.sod import conflict_sets
+from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition, StoredAlert
+from orderguard.cases.timeline import TimelineEntry
+from orderguard.domain import Role
+from orderguard.web.paging import Pages
 from orderguard.web.render import CurrentWebUser, allowed, allowed_quiet, form_allowed, page, refused_page
 
 router = APIRouter(include_in_schema=False)
 INBOX = OPEN  # everyone sees their own requests; only approvers see what waits for them
-SUBJECT_EVENTS = 200
+SUBJECT_EVENTS = 100  # per page
+ALERTS_PER_PAGE = 50
+SHORT_TIMELINE = 40  # entries; a longer case timeline opens on the part near the alerts
+NEAR_ALERT_NS = 30 * 60 * 1_000_000_000
 
 
 @router.get("/approvals", response_class=HTMLResponse, openapi_extra=INBOX.openapi())
@@ -68,10 +71,11 @@ async def _vote(
     if refused:
         return refused
     engine = ctx.controls.approvals
+    origin = origin_of(user.caller)  # refusals are audited with the voter's IP and session too
     if approve:
-        decision = engine.approve(request_id, user.id, vote.digest, ctx.clock())
+        decision = engine.approve(request_id, user.id, vote.digest, ctx.clock(), origin=origin)
     else:
-        decision = engine.reject(request_id, user.id, vote.digest, ctx.clock(), vote.note)
+        decision = engine.reject(request_id, user.id, vote.digest, ctx.clock(), vote.note, origin=origin)
     return page(
         request,
         ctx,
@@ -93,6 +97,8 @@ def alert_queue(
     severity: str = "",
     status: str = "open",
     subject: str = "",
+    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=5, le=500)] = ALERTS_PER_PAGE,
 ) -> HTMLResponse:
     refused = allowed(request, ctx, user, READ_CASES)
     if refused:
@@ -111,19 +117,46 @@ def alert_queue(
         if not status or (s.status.value != "closed" if status == "open" else s.status.value == status)
     ]
     is_htmx = request.headers.get("hx-request") == "true"
+    filters = {"rule": rule, "severity": severity, "status": status, "subject": subject}
+    shown = filters if per_page == ALERTS_PER_PAGE else {**filters, "per_page": str(per_page)}
+    pages = Pages.of("/alerts", shown, len(chosen), page_number, per_page)
     return page(
         request,
         ctx,
         user,
         "_alerts_table.html" if is_htmx else "alerts.html",
-        items=chosen,
+        items=pages.slice(chosen),
+        pages=pages,
+        default_per_page=ALERTS_PER_PAGE,
         rules=sorted({s.alert.rule for s in everything}),
         subjects=sorted({s.alert.actor for s in everything}),
         statuses=["open", *(st.value for st in AlertStatus)],
-        filters={"rule": rule, "severity": severity, "status": status, "subject": subject},
+        filters=filters,
         cases=listed,
         alert_counts=Counter(s.case_id for s in everything),
+        case_rules=_rules_by_case(everything),
+        names={p.id: p.name for p in ctx.controls.directory.all()},
     )
+
+
+def _near_alerts(
+    timeline: list[TimelineEntry], alert_ts: list[int], key_refs: set[str]
+) -> list[TimelineEntry]:
+    """The part of a long timeline a reviewer reads first: the alerts' own events and whatever the
+    subject did within ``NEAR_ALERT_NS`` of an alert (a short timeline is shown whole)."""
+    if len(timeline) <= SHORT_TIMELINE:
+        return timeline
+    return [
+        t for t in timeline if t.ref in key_refs or any(abs(t.ts_ns - ts) <= NEAR_ALERT_NS for ts in alert_ts)
+    ]
+
+
+def _rules_by_case(alerts: list[StoredAlert]) -> dict[str, list[str]]:
+    """The distinct rules of each case's alerts, in words, most frequent first."""
+    counts: dict[str, Counter[str]] = {}
+    for stored in alerts:
+        counts.setdefault(stored.case_id, Counter())[stored.alert.rule.replace("_", " ")] += 1
+    return {case_id: [rule for rule, _ in rules.most_common()] for case_id, rules in counts.items()}
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, openapi_extra=READ_CASES.openapi())
@@ -139,6 +172,7 @@ def case_page(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) ->
         return refused_page(request, ctx, user, exc)
     except CaseError as exc:
         return page(request, ctx, user, "refused.html", 404, reason="NOT_FOUND", message=str(exc))
+    key_refs = {event_id for stored in view.alerts for event_id in stored.alert.event_ids}
     return page(
         request,
         ctx,
@@ -147,6 +181,14 @@ def case_page(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) ->
         view=view,
         case=view.case,
         timeline=timeline,
+        near=_near_alerts(timeline, [s.alert.ts for s in view.alerts], key_refs),
+        key_refs=key_refs,
+        subject_name=getattr(ctx.controls.directory.get(view.case.subject), "name", view.case.subject),
+        investigators=sorted(
+            p.id
+            for p in ctx.controls.directory.all()
+            if p.id != view.case.subject and p.roles & {Role.COMPLIANCE, Role.SECURITY}
+        ),
         dispositions=[d.value for d in Disposition],
         can_work=allowed_quiet(ctx, user, WORK_CASES),
     )
@@ -190,7 +232,13 @@ async def change_case(
 
 
 @router.get("/subjects/{subject}", response_class=HTMLResponse, openapi_extra=READ_CASES.openapi())
-def subject_timeline(request: Request, subject: str, ctx: Ctx, user: CurrentWebUser) -> HTMLResponse:
+def subject_timeline(
+    request: Request,
+    subject: str,
+    ctx: Ctx,
+    user: CurrentWebUser,
+    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+) -> HTMLResponse:
     refused = allowed(request, ctx, user, READ_CASES)
     if refused:
         return refused
@@ -210,6 +258,7 @@ def subject_timeline(request: Request, subject: str, ctx: Ctx, user: CurrentWebU
         alerts = [s for s in cases.alerts.list_alerts(actor=user.id) if s.alert.actor == subject]
     except AccessDeniedError:
         alerts = []
+    pages = Pages.of(f"/subjects/{subject}", {}, len(events), page_number, SUBJECT_EVENTS)
     return page(
         request,
         ctx,
@@ -217,59 +266,9 @@ def subject_timeline(request: Request, subject: str, ctx: Ctx, user: CurrentWebU
         "subject.html",
         subject=subject,
         principal=ctx.controls.directory.get(subject),
-        events=events[-SUBJECT_EVENTS:],
-        total=len(events),
-        alerts=alerts,
+        suspended=subject in ctx.controls.directory.suspended,
+        events=pages.slice(events[::-1]),
+        pages=pages,
+        alerts=sorted(alerts, key=lambda s: (-s.alert.ts, s.alert.alert_id)),
         case_ids=sorted({s.case_id for s in alerts}),
-    )
-
-
-@router.get("/audit", response_class=HTMLResponse, openapi_extra=READ_AUDIT.openapi())
-def audit_status(request: Request, ctx: Ctx, user: CurrentWebUser) -> HTMLResponse:
-    refused = allowed(request, ctx, user, READ_AUDIT)
-    if refused:
-        return refused
-    from orderguard.audit.store import AuditStore
-
-    size, root = ctx.audit.head()
-    checkpoints = AuditStore(ctx.engine).checkpoints()
-    return page(
-        request,
-        ctx,
-        user,
-        "audit.html",
-        size=size,
-        root=root.hex(),
-        checkpoint=checkpoints[-1] if checkpoints else None,
-        verify=ctx.last_verify,
-    )
-
-
-@router.post("/audit/verify", response_class=HTMLResponse, openapi_extra=READ_AUDIT.openapi())
-async def audit_verify(request: Request, ctx: Ctx, user: CurrentWebUser) -> HTMLResponse:
-    refused = await form_allowed(request, ctx, user, READ_AUDIT)
-    if refused:
-        return refused
-    return page(request, ctx, user, "_verify.html", verify=ctx.verify_audit())
-
-
-@router.get("/policy", response_class=HTMLResponse, openapi_extra=READ_AUDIT.openapi())
-def policy_view(request: Request, ctx: Ctx, user: CurrentWebUser) -> HTMLResponse:
-    refused = allowed(request, ctx, user, READ_AUDIT)
-    if refused:
-        return refused
-    directory = ctx.controls.directory
-    conflicts = conflict_sets(ctx.config.controls.sod_conflicts)
-    return page(
-        request,
-        ctx,
-        user,
-        "policy.html",
-        principals=sorted(directory.all(), key=lambda p: p.id),
-        suspended=directory.suspended,
-        conflicts=conflicts,
-        conflicted={
-            p.id: directory.sod_decision(p.id) for p in directory.all() if directory.sod_decision(p.id)
-        },
-        cedar=(POLICY_DIR / "firm.cedar").read_text("utf-8"),
     )

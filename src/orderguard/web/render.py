@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from orderguard.api.deps import (
     SESSION_COOKIE,
@@ -26,7 +31,23 @@ from orderguard.cases.model import AccessDeniedError
 from orderguard.domain import Role, format_ts
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-templates.env.filters["ts"] = lambda ns: format_ts(int(ns))[:19].replace("T", " ") + " UTC" if ns else ""
+
+
+@pass_context
+def firm_time(context: Context, ns: object) -> Markup | str:
+    """A nanosecond UTC instant as the firm's wall-clock time with its zone ("2026-11-20 23:00:00 EST",
+    as the alerts' sentences say "firm time"), the exact UTC instant in a tooltip."""
+    if not ns:
+        return ""
+    instant = int(str(ns))
+    zone = context.get("zone")
+    local = dt.datetime.fromtimestamp(instant // 1_000_000_000, zone if isinstance(zone, tzinfo) else dt.UTC)
+    utc = format_ts(instant)
+    shown = local.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(utc, shown)
+
+
+templates.env.filters["ts"] = firm_time
 
 
 class LoginRequiredError(Exception):
@@ -88,11 +109,33 @@ PAGE_HEADERS: Final = {
 }
 
 
+def nav_links(ctx: AppContext, user: WebUser) -> list[tuple[str, str]]:
+    """The menu entries ``user`` may open (a link that only leads to a refusal is left out)."""
+    from orderguard.api.routes.approvals import OPEN
+    from orderguard.api.routes.audit import READ as READ_AUDIT
+    from orderguard.api.routes.cases import READ as READ_CASES
+    from orderguard.api.routes.system import SELF
+
+    menu = (
+        ("/approvals", "Approvals", OPEN),
+        ("/alerts", "Alerts", READ_CASES),
+        ("/audit", "Audit log", READ_AUDIT),
+        ("/policy", "Policy", READ_AUDIT),
+        ("/tokens", "API tokens", SELF),
+    )
+    return [(href, label) for href, label, permission in menu if allowed_quiet(ctx, user, permission)]
+
+
 def page(
     request: Request, ctx: AppContext, user: WebUser | None, name: str, status: int = 200, **values: object
 ) -> HTMLResponse:
+    full_page = user is not None and not name.startswith("_")  # partials (htmx swaps) have no menu
+    nav = nav_links(ctx, user) if full_page and user is not None else []
     response = templates.TemplateResponse(
-        request, name, {"user": user, "firm": ctx.config.firm, **values}, status_code=status
+        request,
+        name,
+        {"user": user, "firm": ctx.config.firm, "zone": ctx.config.business_hours.zone, "nav": nav, **values},
+        status_code=status,
     )
     response.headers.update(PAGE_HEADERS)
     if user is not None:

@@ -1,4 +1,4 @@
-"""Case page controls for the response kinds the form in ``pages`` does not take: block an order
+"""Case page controls the form in ``pages`` does not take: assign an investigator, block an order
 pattern, and release a block or a legal hold. Same rules as the API routes in ``case_actions``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from orderguard.api.deps import Ctx, Permission
-from orderguard.api.routes.case_actions import RELEASE
+from orderguard.api.routes.case_actions import ASSIGN, RELEASE
 from orderguard.api.routes.cases import WORK as WORK_CASES
 from orderguard.cases.model import AccessDeniedError, BlockedPattern, CaseError
 from orderguard.web.render import CurrentWebUser, WebUser, form_allowed, page, refused_page
@@ -33,6 +33,21 @@ async def _act(
     except CaseError as exc:
         return page(request, ctx, user, "refused.html", 400, reason="BAD_CHANGE", message=str(exc))
     return RedirectResponse(f"/cases/{case_id}" if case_id else "/alerts", status_code=303)
+
+
+@router.post("/cases/{case_id}/assign", response_model=None, openapi_extra=ASSIGN.openapi())
+async def assign(request: Request, case_id: str, ctx: Ctx, user: CurrentWebUser) -> Response:
+    """Assign an investigator (never the subject, nor anyone conflicted with them)."""
+    cases = ctx.cases
+
+    def act(form: dict[str, str]) -> str:
+        assignee = form.get("assignee", "")
+        if ctx.controls.directory.get(assignee) is None:
+            raise CaseError(f"assignee {assignee!r} is not in the firm file; pick one from the list")
+        cases.cases.assign(case_id, assignee, actor=user.id)
+        return case_id
+
+    return await _act(request, ctx, user, ASSIGN, act)
 
 
 @router.post("/cases/{case_id}/block", response_model=None, openapi_extra=WORK_CASES.openapi())

@@ -1,5 +1,8 @@
 """API tokens in the UI: everyone manages their own; compliance and security revoke anyone's.
 
+Everyone's tokens are listed a page at a time (``PAGE_SIZE``, by owner then age), filtered by owner
+and state through the query string, with a link to the next page.
+
 A new or rotated token's secret is shown once, in the response to the form that made it (never
 in a URL, never cached: ``Cache-Control: no-store``); the table keeps only its SHA-256. Every form
 carries the session's CSRF token, and the token desk audits each change before it happens.
@@ -8,23 +11,25 @@ carries the session's CSRF token, and the token desk audits each change before i
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import URL
 
 from orderguard.api.deps import Ctx, Permission
-from orderguard.api.routes.system import SELF
+from orderguard.api.paging import CursorError, decode_cursor, encode_cursor
+from orderguard.api.routes.system import MANAGE, SELF
 from orderguard.auth.token_desk import TokenDesk
-from orderguard.auth.tokens import TokenError
+from orderguard.auth.tokens import TOKEN_KEY_SHAPE, TokenError, TokenInfo, TokenState
 from orderguard.web.render import CurrentWebUser, WebUser, allowed, allowed_quiet, form_allowed, page
 
 router = APIRouter(include_in_schema=False)
-MANAGE: Final = Permission(
-    "manage_credentials", "Credential", decided_by="cedar; only the owner issues or rotates a token"
-)
 LIFETIMES: Final = ("30", "90", "365", "never")  # days, as the form offers them
 DEFAULT_LIFETIME: Final = "90"
+PAGE_SIZE: Final = 50
+OWNER_MAX: Final = 128
 
 
 def _desk(ctx: Ctx) -> TokenDesk:
@@ -41,6 +46,9 @@ def _tokens_page(
     error: str | None = None,
 ) -> HTMLResponse:
     administers = allowed_quiet(ctx, user, MANAGE)
+    listing = _everyone(request, ctx) if administers else None
+    if listing is not None and listing.error and error is None:
+        error, status = listing.error, 400
     return page(  # Cache-Control: no-store, as every page of a logged-in user
         request,
         ctx,
@@ -48,13 +56,58 @@ def _tokens_page(
         "tokens.html",
         status,
         mine=ctx.tokens.list(user.id),
-        everyone=ctx.tokens.list_all() if administers else None,
+        everyone=listing,
         administers=administers,
         issued=issued,
         error=error,
         now=time.time_ns(),
         lifetimes=LIFETIMES,
         default_lifetime=DEFAULT_LIFETIME,
+        page_size=PAGE_SIZE,
+        states=[s.value for s in TokenState],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EveryonesTokens:
+    """One page of everyone's tokens as the filters in the query string chose it."""
+
+    tokens: list[TokenInfo]
+    owner: str
+    state: str
+    next_url: str | None
+    first_url: str | None  # set when this is not the first page
+    error: str | None = None
+
+
+def _everyone(request: Request, ctx: Ctx) -> EveryonesTokens:
+    query = request.query_params if request.method == "GET" else {}
+    owner = query.get("owner", "").strip()[:OWNER_MAX]
+    state_text = query.get("state", "")
+    cursor = query.get("cursor") or None
+    problems = []
+    state = TokenState(state_text) if state_text in set(TokenState) else None
+    if state_text and state is None:
+        problems.append(f"state: {state_text[:20]!r} is not one of {', '.join(TokenState)}; pick one")
+    after = None
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor, TOKEN_KEY_SHAPE)
+        except CursorError as exc:
+            problems.append(f"{exc} (the page's 'next' link)")
+    found, more = ctx.tokens.page(limit=PAGE_SIZE, after=after, owner=owner or None, state=state)
+    filters = {k: v for k, v in (("owner", owner), ("state", state.value if state else "")) if v}
+    first_url = str(URL("/tokens").include_query_params(**filters))
+    next_url = None
+    if more and found:
+        next_url = str(URL(first_url).include_query_params(cursor=encode_cursor(found[-1].key)))
+    return EveryonesTokens(
+        found,
+        owner,
+        state.value if state else "",
+        next_url,
+        first_url if after is not None else None,
+        "; ".join(problems) or None,
     )
 
 
