@@ -4,7 +4,9 @@ A simulated day (with planted insider scenarios when ``orderguard.sim.scenarios`
 as events; its client orders and personal trades go through the controls gate (large orders get a
 second approver first, personal trades ask for pre-clearance first) and, when the gate says go,
 through the sealed execution path; a sample of order views goes through need-to-know; then the
-batch surveillance engine scans the stored events and the case desk opens cases. A few large
+batch surveillance engine scans the stored events and the case desk opens cases. The simulated
+day's orders are stored as events already, so the desk does not emit them again; the scripted
+orders (not in the simulated day) reach the event store through the desk, as live orders do. A few large
 orders are left awaiting a second approver, for the approvals inbox.
 """
 
@@ -123,7 +125,7 @@ def _through_controls(ctx: AppContext, events: object, summary: DemoSummary) -> 
             ticket = _ticket(event)
             if ticket.notional > large:
                 _approve_large(ctx, ticket, summary)
-            _submit(ctx, ticket, summary)
+            _submit(ctx, ticket, summary, emit_events=False)
         elif event.kind is EventKind.PERSONAL_TRADE and event.account in accounts:
             if accounts[event.account].type is AccountType.PERSONAL:
                 ticket = _ticket(event)
@@ -136,7 +138,7 @@ def _through_controls(ctx: AppContext, events: object, summary: DemoSummary) -> 
                     now=ticket.ts - SECOND,
                 )
                 summary.preclearance[decision.reason.value] += 1
-                _submit(ctx, ticket, summary)
+                _submit(ctx, ticket, summary, emit_events=False)
         elif event.kind is EventKind.ORDER_VIEW and event.order_id and views < VIEW_SAMPLE:
             booked = ctx.book.get(event.order_id)
             if booked is not None:
@@ -170,8 +172,10 @@ def _known(ctx: AppContext, actor: str, account: str) -> bool:
     return ctx.controls.directory.get(actor) is not None and account in ctx.config.accounts()
 
 
-def _submit(ctx: AppContext, ticket: OrderTicket, summary: DemoSummary) -> None:
-    outcome = ctx.orders.submit(ticket)
+def _submit(ctx: AppContext, ticket: OrderTicket, summary: DemoSummary, *, emit_events: bool = True) -> None:
+    """Enter ``ticket`` through the desk; ``emit_events=False`` for the simulated day's own orders,
+    whose events (and fills) are stored already: the desk must not store them a second time."""
+    outcome = ctx.orders.submit(ticket, emit_events=emit_events)
     summary.orders += 1
     if outcome.accepted:
         summary.accepted += 1

@@ -9,6 +9,11 @@ blackout-book row awaited together (futures resolved by the group-commit threads
 parked per order), and only work that blocks on I/O (large and personal orders, route alerts,
 the sealed execution path) in a thread. Either way an order is recorded durably before it goes
 to the venue and before the caller hears that it was accepted.
+
+What really happened also becomes v1 events for surveillance (``events``): an accepted order as
+``client_order`` or ``personal_trade`` (by account type), each fill as ``execution``, a cancel as
+``order_cancel``. Emitting only queues them (no I/O on the event loop); the sink stores them off
+the order path. Refusals are not orders: they are in the audit log only.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from orderguard.gateway.preclearance_store import InMemoryPreClearanceStore
 from orderguard.gateway.stack import ControlsStack
 from orderguard.wiring.execution_path import ExecutionPath
 from orderguard.wiring.group_commit import GroupCommitPreClearanceStore
+from orderguard.wiring.order_events import EventSink, cancel_event, order_event
 from orderguard.wiring.sinks import BookedOrder, OrderBook
 
 if TYPE_CHECKING:
@@ -72,8 +78,10 @@ class OrderDesk:
         *,
         clock: Callable[[], int] = time.time_ns,
         responses: ResponseState | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.clock = clock
+        self.events = events
         self.responses = responses
         self.controls = controls
         self.audit = audit
@@ -82,15 +90,25 @@ class OrderDesk:
         self._threads: ThreadPoolExecutor | None = None
         self._awaitable_audit = isinstance(audit, AsyncAuditSink)  # a Protocol check: once, not per order
 
-    def submit(self, ticket: OrderTicket) -> OrderOutcome:
-        """Enter an order: refused, or decided and audited by the gate, then executed if it may go."""
+    def submit(self, ticket: OrderTicket, *, emit_events: bool = True) -> OrderOutcome:
+        """Enter an order: refused, or decided and audited by the gate, then executed if it may go.
+
+        ``emit_events=False`` for an order whose events are already stored (the demo replays its
+        simulated day through the desk): it is not emitted a second time.
+        """
         placeholder, refusal = self._admit(ticket)
         if refusal is not None:
             return self._refused(placeholder, refusal, self._refuse(ticket, refusal))
         request = self._approval_request(ticket)
         result = self.controls.gate.submit(ticket)
         self._book(placeholder, result)
-        return self._outcome(placeholder, result, self._execute(placeholder, result, request))
+        sink = self.events if emit_events else None
+        if result.go and sink is not None:
+            sink.emit(order_event(ticket, self._is_personal(ticket)))
+        executions = self._execute(placeholder, result, request)
+        if executions and sink is not None:
+            sink.emit_many(executions)
+        return self._outcome(placeholder, result, executions)
 
     async def submit_async(self, ticket: OrderTicket) -> OrderOutcome:
         """``submit`` as a coroutine: same steps and guarantees, without a thread parked per order."""
@@ -128,9 +146,13 @@ class OrderDesk:
             alerts = await self._in_thread(gate.apply, ticket, decided) if decided.has_effects else ()
         result = GateResult(decided.decision, index, alerts)
         self._book(placeholder, result)
+        if result.go and self.events is not None:
+            self.events.emit(order_event(ticket, personal=False))  # queued only: no I/O here
         executions: tuple[Event, ...] = ()
         if result.go and self.execution is not None:
             executions = await self._in_thread(self._execute, placeholder, result, None)
+            if executions and self.events is not None:
+                self.events.emit_many(executions)
         return self._outcome(placeholder, result, executions)
 
     def _admit(self, ticket: OrderTicket) -> tuple[BookedOrder, Decision | None]:
@@ -147,6 +169,10 @@ class OrderDesk:
             if not standing.allowed:
                 return placeholder, standing
         return placeholder, None
+
+    def _is_personal(self, ticket: OrderTicket) -> bool:
+        account = self.controls.controls.accounts.get(ticket.account)
+        return account is not None and account.type is AccountType.PERSONAL
 
     @staticmethod
     def _refused(placeholder: BookedOrder, decision: Decision, index: int) -> OrderOutcome:
@@ -242,6 +268,8 @@ class OrderDesk:
         if decision.allowed and booked is not None:
             booked.status = "cancelled"
             self.controls.preclearance.order_done(order_id, now)
+            if self.events is not None:
+                self.events.emit(cancel_event(booked.ticket, actor, now, ip, session_id))
         return OrderOutcome(order_id, decision.allowed, decision, index)
 
     def _refuse(self, ticket: OrderTicket, decision: Decision) -> int:
