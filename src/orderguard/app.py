@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from orderguard.auth.oidc import OidcVerifier
 from orderguard.auth.sessions import SessionService
@@ -102,7 +102,7 @@ class AppContext:
             "checkpoints_verified": report.checkpoints_verified,
             "seconds": round(report.seconds, 4),
             "findings": [str(f) for f in report.findings[:20]],
-            "verified_at_ns": time.time_ns(),
+            "verified_at_ns": self.clock(),
         }
         return self.last_verify
 
@@ -113,7 +113,9 @@ class AppContext:
         return ErasureDesk(self.audit, self.controls.approvals, self.cases.state, self.clock)
 
     def close(self) -> None:
-        self.event_sink.flush()
+        self.event_sink.close()  # stops its flusher thread, if started, and stores what is pending
+        if self.execution is not None:
+            self.execution.close()  # stops the connector process, if it runs in one
         self.cases.close()
         if self.state_writer is not None:
             self.state_writer.close()
@@ -146,8 +148,14 @@ def build_app_context(
     cookie_secure: bool = False,
     checkpoint_interval: float = 0.5,
     clock: Callable[[], int] = time.time_ns,
+    connector: Literal["in-process", "process"] = "in-process",
+    firm_path: Path | None = None,
 ) -> AppContext:
-    """Build every stage for ``config`` on ``db_url`` (migrated first)."""
+    """Build every stage for ``config`` on ``db_url`` (migrated first).
+
+    ``connector="process"`` runs the execution connector in its own process, which reads the firm
+    file itself: ``config`` as a path, or ``firm_path`` when ``config`` is already loaded.
+    """
     from orderguard.audit.keys import KeySet, NoteSigner
     from orderguard.audit.log import AuditLog
     from orderguard.gateway.stack import build_controls
@@ -187,7 +195,9 @@ def build_app_context(
     if execute:
         from orderguard.wiring.execution_path import ExecutionPath
 
-        execution = ExecutionPath(firm, audit)
+        if firm_path is None and not isinstance(config, FirmConfig):
+            firm_path = Path(config)
+        execution = ExecutionPath(firm, audit, connector=connector, firm_path=firm_path)
     book = OrderBook()
     return AppContext(
         config=firm,
@@ -200,7 +210,9 @@ def build_app_context(
         notifications=notifications,
         controls=controls,
         book=book,
-        orders=OrderDesk(controls, audit, book, execution, clock=clock, responses=cases.state),
+        orders=OrderDesk(
+            controls, audit, book, execution, clock=clock, responses=cases.state, events=event_sink
+        ),
         cases=cases,
         tokens=TokenService(engine),
         sessions=SessionService(engine),

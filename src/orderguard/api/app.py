@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderguard import __version__
-from orderguard.api.errors import ApiError, api_error_handler, http_error_handler
+from orderguard.api.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
 from orderguard.app import AppContext
 
 DESCRIPTION = """orderguard's HTTP API: order entry through the controls, approvals (four-eyes),
@@ -31,6 +32,8 @@ WORKER_THREADS = 256
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    # Orders, fills and cancels are queued on the event loop; a thread stores them (no I/O per order).
+    app.state.ctx.event_sink.start()
     if app.state.own_process:
         # Everything built at start-up (framework, policies, config) lives as long as the process:
         # moved out of the collector's view, a full collection no longer rescans it. Under
@@ -79,6 +82,7 @@ def create_app(ctx: AppContext, *, web: bool = True, own_process: bool = False) 
     app.state.token_checks = {}  # API token checks in flight, shared by concurrent requests (deps)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_middleware(metrics.MetricsMiddleware, ctx=ctx)
     # Order entry first: routes are matched in order, and it is the route under sustained load.
     for module in (orders, system, events, surveillance, approvals, controls, cases, case_actions, audit):

@@ -57,10 +57,12 @@ class TokenIssued(BaseModel):
 
 class TokenOut(BaseModel):
     token_id: str
+    owner: str = Field(description="the principal the token acts as")
     label: str
     created_ns: int
     expires_ns: int | None
     revoked_ns: int | None
+    state: Literal["active", "revoked", "expired"]
 
 
 class IngestResult(BaseModel):

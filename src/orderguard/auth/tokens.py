@@ -14,9 +14,10 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Final
+from enum import StrEnum
+from typing import Any, Final
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, tuple_
 
 from orderguard.storage.api_tables import api_tokens
 
@@ -26,6 +27,19 @@ CACHE_SECONDS: Final = 2.0
 
 class TokenError(ValueError):
     """A token that cannot be used; the message says why (never echoes the secret)."""
+
+
+class TokenState(StrEnum):
+    """Where a token stands now: usable, revoked by someone, or past its expiry."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+# A listing's sort key (owner, created_ns, token_id): unique, so pages neither repeat nor skip.
+TokenKey = tuple[str, int, str]
+TOKEN_KEY_SHAPE: Final = (str, int, str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +53,15 @@ class TokenInfo:
 
     def active(self, now: int) -> bool:
         return self.revoked_ns is None and (self.expires_ns is None or now < self.expires_ns)
+
+    def state(self, now: int) -> TokenState:
+        if self.revoked_ns is not None:
+            return TokenState.REVOKED
+        return TokenState.ACTIVE if self.active(now) else TokenState.EXPIRED
+
+    @property
+    def key(self) -> TokenKey:
+        return (self.principal, self.created_ns, self.token_id)
 
     @property
     def lifetime_seconds(self) -> float | None:
@@ -137,6 +160,28 @@ class TokenService:
         with self.engine.connect() as conn:
             return [_info(row) for row in conn.execute(query)]
 
+    def page(
+        self,
+        *,
+        limit: int,
+        after: tuple[str | int, ...] | None = None,
+        owner: str | None = None,
+        state: TokenState | None = None,
+    ) -> tuple[list[TokenInfo], bool]:
+        """Up to ``limit`` tokens (never secrets) after the key ``after``, by owner then age, and
+        whether more follow; only ``owner``'s and only those in ``state`` when given."""
+        c = api_tokens.c
+        query = select(api_tokens).order_by(c.principal, c.created_ns, c.token_id).limit(limit + 1)
+        if after is not None:
+            query = query.where(tuple_(c.principal, c.created_ns, c.token_id) > tuple_(*after))
+        if owner is not None:
+            query = query.where(c.principal == owner)
+        if state is not None:
+            query = query.where(_in_state(state, time.time_ns()))
+        with self.engine.connect() as conn:
+            found = [_info(row) for row in conn.execute(query)]
+        return found[:limit], len(found) > limit
+
     def list(self, principal: str) -> list[TokenInfo]:
         query = (
             select(api_tokens).where(api_tokens.c.principal == principal).order_by(api_tokens.c.created_ns)
@@ -162,6 +207,16 @@ class TokenService:
             raise TokenError(f"no active API token {token_id} of {principal} to rotate")
         self.revoke(token_id, principal=principal)
         return self.issue(principal, old.label, ttl_seconds=old.lifetime_seconds, token_id=replacement_id)
+
+
+def _in_state(state: TokenState, now: int) -> ColumnElement[Any]:
+    c = api_tokens.c
+    unexpired = or_(c.expires_ns.is_(None), c.expires_ns > now)
+    if state is TokenState.REVOKED:
+        return c.revoked_ns.is_not(None)
+    if state is TokenState.ACTIVE:
+        return and_(c.revoked_ns.is_(None), unexpired)
+    return and_(c.revoked_ns.is_(None), c.expires_ns <= now)
 
 
 def _info(row: object) -> TokenInfo:

@@ -10,12 +10,38 @@ refusal is audited (REFUSED) before the caller hears of it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from orderguard.cases.model import AccessDeniedError
 from orderguard.config import FirmConfig
 from orderguard.domain import AuditAction, AuditEntry, AuditSink, Decision, ReasonCode, Role
 
 INVESTIGATOR_ROLES = frozenset({Role.COMPLIANCE, Role.SECURITY})
+T = TypeVar("T")
+
+
+def change_entry(
+    kind: str,
+    action: AuditAction,
+    object_id: str,
+    actor: str,
+    ts: int,
+    *,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> AuditEntry:
+    """The audit entry of an allowed change to an alert or a case (access was checked before)."""
+    return AuditEntry(
+        kind=kind,
+        action=action,
+        object_id=object_id,
+        actor=actor,
+        ts=ts,
+        before=before,
+        after=after,
+        decision="allow",
+        reason_code=ReasonCode.ALLOWED.value,
+    )
 
 
 class CaseAccess:
@@ -89,6 +115,23 @@ class CaseAccess:
         if read:
             return self.record(actor, kind, object_id, AuditAction.VIEWED, decision, detail=detail)
         return None
+
+    def listing(
+        self,
+        actor: str,
+        *,
+        kind: str,
+        object_id: str,
+        load: Callable[[], list[T]],
+        detail: Callable[[list[T]], dict[str, object]],
+    ) -> list[T]:
+        """What ``load`` lists, for an investigator: refused (and audited) before anything is read,
+        else audited as VIEWED with ``detail`` of exactly what was listed."""
+        self.require(actor, kind=kind, object_id=object_id, subject=None, read=False)
+        found = load()
+        allowed = self.decide(actor, None)
+        self.record(actor, kind, object_id, AuditAction.VIEWED, allowed, detail=detail(found))
+        return found
 
     def refuse(self, actor: str, kind: str, object_id: str, decision: Decision) -> AccessDeniedError:
         """Audit ``decision`` as a refusal and return the error to raise."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from orderguard.audit.log import AuditLog
-from orderguard.cases.access import CaseAccess
+from orderguard.cases.access import CaseAccess, change_entry
 from orderguard.cases.metrics import CaseMetrics
 from orderguard.cases.model import (
     TRANSITIONS,
@@ -31,7 +31,7 @@ from orderguard.cases.notify import NotificationDispatcher
 from orderguard.cases.responses import SYSTEM_ACTOR, ResponseService
 from orderguard.cases.routing import Route, route
 from orderguard.cases.store import CaseStore
-from orderguard.domain import AuditAction, AuditEntry, AuditSink, ReasonCode
+from orderguard.domain import AuditAction, AuditEntry, AuditSink
 from orderguard.domain.alerts import Alert
 from orderguard.storage.events_store import EventStore
 
@@ -225,21 +225,30 @@ class AlertService:
         return stored
 
     def list_alerts(
-        self, *, actor: str, queue: Queue | None = None, status: AlertStatus | None = None
+        self,
+        *,
+        actor: str,
+        queue: Queue | None = None,
+        status: AlertStatus | None = None,
+        shown: Callable[[list[StoredAlert]], list[StoredAlert]] | None = None,
     ) -> list[StoredAlert]:
-        """Alerts in a queue (never the reader's own); the listing is audited."""
-        where = f"queue:{queue.value if queue else 'all'}"
-        self.access.require(actor, kind="alert_list", object_id=where, subject=None, read=False)
-        found = [a for a in self.store.alerts(queue=queue, status=status) if a.alert.actor != actor]
-        self.access.record(
+        """Alerts in a queue (never the reader's own); the listing is audited.
+
+        ``shown`` narrows the listing to what the reader sees (filters, one page): only that is
+        returned and recorded as read.
+        """
+
+        def load() -> list[StoredAlert]:
+            found = [a for a in self.store.alerts(queue=queue, status=status) if a.alert.actor != actor]
+            return found if shown is None else shown(found)
+
+        return self.access.listing(
             actor,
-            "alert_list",
-            where,
-            AuditAction.VIEWED,
-            self.access.decide(actor, None),
-            detail={"alerts": [a.alert_id for a in found]},
+            kind="alert_list",
+            object_id=f"queue:{queue.value if queue else 'all'}",
+            load=load,
+            detail=lambda found: {"alerts": [a.alert_id for a in found]},
         )
-        return found
 
     def _get(self, alert_id: str, actor: str) -> StoredAlert:
         stored = self.store.alert(alert_id)
@@ -271,14 +280,4 @@ class AlertService:
         before: dict[str, object] | None = None,
         after: dict[str, object] | None = None,
     ) -> AuditEntry:
-        return AuditEntry(
-            kind=kind,
-            action=action,
-            object_id=object_id,
-            actor=actor,
-            ts=self.clock(),
-            before=before,
-            after=after,
-            decision="allow",
-            reason_code=ReasonCode.ALLOWED.value,
-        )
+        return change_entry(kind, action, object_id, actor, self.clock(), before=before, after=after)

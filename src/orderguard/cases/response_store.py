@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, Row, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 
 from orderguard.cases.model import BlockedPattern, Response, ResponseKind
+from orderguard.cases.store import where_given
 from orderguard.storage.cases_tables import case_notifications, case_responses
 
 
@@ -61,13 +62,9 @@ class ResponseStore:
         case_id: str | None = None,
         active_only: bool = False,
     ) -> list[Response]:
-        query = select(case_responses)
-        if kind is not None:
-            query = query.where(case_responses.c.kind == kind.value)
-        if subject is not None:
-            query = query.where(case_responses.c.subject == subject)
-        if case_id is not None:
-            query = query.where(case_responses.c.case_id == case_id)
+        c = case_responses.c
+        equal = {c.kind: None if kind is None else kind.value, c.subject: subject, c.case_id: case_id}
+        query = where_given(select(case_responses), equal)
         if active_only:
             query = query.where(case_responses.c.lifted_ns.is_(None))
         with self.engine.connect() as conn:
@@ -81,41 +78,17 @@ class ResponseStore:
         """Record the delivery state of ``alert_id`` to ``notifier`` (insert or replace)."""
         values = {"status": status, "attempts": attempts, "last_error": error, "updated_ns": now}
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(case_notifications)
-                .where(case_notifications.c.alert_id == alert_id, case_notifications.c.notifier == notifier)
-                .values(**values)
-            )
-            if done.rowcount == 0:
-                conn.execute(
-                    case_notifications.insert().values(alert_id=alert_id, notifier=notifier, **values)
-                )
+            _put_notification(conn, alert_id, notifier, values)
 
     def note_pending(self, alert_ids: list[str], notifiers: tuple[str, ...], now: int) -> None:
         """Record every (alert, notifier) delivery as pending, in one transaction."""
         keys = [(a, n) for a in alert_ids for n in notifiers]
         if not keys:
             return
+        values = {"status": "pending", "attempts": 0, "last_error": None, "updated_ns": now}
         with self.engine.begin() as conn:
             for alert_id, notifier in keys:
-                done = conn.execute(
-                    update(case_notifications)
-                    .where(
-                        case_notifications.c.alert_id == alert_id, case_notifications.c.notifier == notifier
-                    )
-                    .values(status="pending", attempts=0, last_error=None, updated_ns=now)
-                )
-                if done.rowcount == 0:
-                    conn.execute(
-                        case_notifications.insert().values(
-                            alert_id=alert_id,
-                            notifier=notifier,
-                            status="pending",
-                            attempts=0,
-                            last_error=None,
-                            updated_ns=now,
-                        )
-                    )
+                _put_notification(conn, alert_id, notifier, values)
 
     def notifications(self, status: str | None = None) -> list[tuple[str, str, str, int, str | None]]:
         """(alert_id, notifier, status, attempts, last_error) rows, optionally of one status."""
@@ -131,6 +104,17 @@ class ResponseStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(case_notifications.c.alert_id, case_notifications.c.notifier))
             return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
+
+
+def _put_notification(conn: Connection, alert_id: str, notifier: str, values: dict[str, object]) -> None:
+    """Insert or replace the delivery row of (``alert_id``, ``notifier``) within ``conn``'s transaction."""
+    done = conn.execute(
+        update(case_notifications)
+        .where(case_notifications.c.alert_id == alert_id, case_notifications.c.notifier == notifier)
+        .values(**values)
+    )
+    if done.rowcount == 0:
+        conn.execute(case_notifications.insert().values(alert_id=alert_id, notifier=notifier, **values))
 
 
 def _response(row: Row[Any]) -> Response:

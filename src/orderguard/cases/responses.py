@@ -171,11 +171,8 @@ class ResponseService:
     # --- lifting ---------------------------------------------------------------------------------
     def request_lift(self, response_id: str, *, actor: str) -> str:
         """Open the approval a suspension lift needs; returns the approval request id."""
-        response = self._active(response_id, ResponseKind.SUSPEND)
-        self._check(actor, response.subject, "request lift")
-        if self.lift_approvals is None:
-            raise CaseError("no approval engine is wired: a suspension can only be lifted with an approval")
-        decision, approval_id = self.lift_approvals.request_lift(
+        response, lift_approvals = self._suspension_to_lift(response_id, actor, "request lift")
+        decision, approval_id = lift_approvals.request_lift(
             response_id=response_id, principal=response.subject, initiator=actor, now=self.clock()
         )
         if approval_id is None:
@@ -184,11 +181,8 @@ class ResponseService:
 
     def lift_suspension(self, response_id: str, *, actor: str, approval_id: str) -> Response:
         """Reinstate a suspended principal under a met approval (refused and audited otherwise)."""
-        response = self._active(response_id, ResponseKind.SUSPEND)
-        self._check(actor, response.subject, "lift")
-        if self.lift_approvals is None:
-            raise CaseError("no approval engine is wired: a suspension can only be lifted with an approval")
-        decision = self.lift_approvals.spend_lift(
+        response, lift_approvals = self._suspension_to_lift(response_id, actor, "lift")
+        decision = lift_approvals.spend_lift(
             approval_id=approval_id,
             response_id=response_id,
             principal=response.subject,
@@ -223,6 +217,15 @@ class ResponseService:
             for listener in self.listeners:
                 listener.reinstate(response.subject)
         return lifted
+
+    def _suspension_to_lift(self, response_id: str, actor: str, what: str) -> tuple[Response, LiftApprovals]:
+        """The active suspension ``actor`` may work on (access checked) and the approvals that gate
+        its lift; CaseError when either is missing."""
+        response = self._active(response_id, ResponseKind.SUSPEND)
+        self._check(actor, response.subject, what)
+        if self.lift_approvals is None:
+            raise CaseError("no approval engine is wired: a suspension can only be lifted with an approval")
+        return response, self.lift_approvals
 
     def _active(self, response_id: str, kind: ResponseKind) -> Response:
         response = self.store.get(response_id)

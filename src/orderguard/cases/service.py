@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from orderguard.cases.access import CaseAccess
+from orderguard.cases.access import CaseAccess, change_entry
 from orderguard.cases.alerts import AlertService
 from orderguard.cases.evidence import AuditEvidence
 from orderguard.cases.findings import front_running_impact, review_access
@@ -25,7 +25,7 @@ from orderguard.cases.response_store import ResponseStore
 from orderguard.cases.store import CaseStore
 from orderguard.cases.timeline import TimelineEntry, build_timeline, subject_events
 from orderguard.config import FirmConfig
-from orderguard.domain import AuditAction, AuditEntry, AuditSink, ReasonCode
+from orderguard.domain import AuditAction, AuditSink
 from orderguard.storage.events_store import EventStore
 
 HOUR_NS = 3600 * 1_000_000_000
@@ -58,20 +58,27 @@ class CaseService:
         self.audit_evidence = audit_evidence
 
     # --- reading ---------------------------------------------------------------------------------
-    def list_cases(self, *, actor: str, status: CaseStatus | None = None) -> list[Case]:
-        """Cases (never the reader's own); the listing is audited."""
-        self.access.require(actor, kind="case_list", object_id="cases", subject=None, read=False)
-        found = [c for c in self.store.cases(status) if c.subject != actor]
-        decision = self.access.decide(actor, None)
-        self.access.record(
+    def list_cases(
+        self,
+        *,
+        actor: str,
+        status: CaseStatus | None = None,
+        shown: Callable[[list[Case]], list[Case]] | None = None,
+    ) -> list[Case]:
+        """Cases (never the reader's own), oldest first; the listing is audited. ``shown`` narrows
+        it to what the reader sees (one page): only that is returned and recorded as read."""
+
+        def load() -> list[Case]:
+            found = [c for c in self.store.cases(status) if c.subject != actor]
+            return found if shown is None else shown(found)
+
+        return self.access.listing(
             actor,
-            "case_list",
-            "cases",
-            AuditAction.VIEWED,
-            decision,
-            detail={"cases": [c.case_id for c in found]},
+            kind="case_list",
+            object_id="cases",
+            load=load,
+            detail=lambda found: {"cases": [c.case_id for c in found]},
         )
-        return found
 
     def show(self, case_id: str, *, actor: str) -> CaseView:
         """Everything on a case; refused (and audited) for non-investigators and the subject."""
@@ -255,16 +262,7 @@ class CaseService:
         before: dict[str, object] | None = None,
         after: dict[str, object] | None = None,
     ) -> int:
-        return self.audit.append(
-            AuditEntry(
-                kind="case",
-                action=AuditAction.CASE_UPDATED,
-                object_id=case_id,
-                actor=actor,
-                ts=self.clock(),
-                before=before,
-                after=after,
-                decision="allow",
-                reason_code=ReasonCode.ALLOWED.value,
-            )
+        entry = change_entry(
+            "case", AuditAction.CASE_UPDATED, case_id, actor, self.clock(), before=before, after=after
         )
+        return self.audit.append(entry)

@@ -7,9 +7,10 @@ nothing (``ON CONFLICT DO NOTHING`` on both backends) and reports that it did no
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, select, update
+from sqlalchemy import Column, Connection, Engine, Row, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orderguard.cases.model import (
@@ -88,13 +89,9 @@ class CaseStore:
         rule: str | None = None,
     ) -> list[StoredAlert]:
         """Alerts matching every filter given, oldest first."""
-        query = select(case_alerts)
-        if status is not None:
-            query = query.where(case_alerts.c.status == status.value)
-        if case_id is not None:
-            query = query.where(case_alerts.c.case_id == case_id)
-        if rule is not None:
-            query = query.where(case_alerts.c.rule == rule)
+        c = case_alerts.c
+        equal = {c.status: None if status is None else status.value, c.case_id: case_id, c.rule: rule}
+        query = where_given(select(case_alerts), equal)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(case_alerts.c.ts_ns, case_alerts.c.alert_id)).all()
         found = [_stored_alert(row) for row in rows]
@@ -142,9 +139,7 @@ class CaseStore:
         return None if row is None else _case(row)
 
     def cases(self, status: CaseStatus | None = None) -> list[Case]:
-        query = select(cases)
-        if status is not None:
-            query = query.where(cases.c.status == status.value)
+        query = where_given(select(cases), {cases.c.status: None if status is None else status.value})
         with self.engine.connect() as conn:
             return [_case(row) for row in conn.execute(query.order_by(cases.c.opened_ns, cases.c.case_id))]
 
@@ -198,6 +193,14 @@ class CaseStore:
                 EvidenceItem(r.case_id, r.seq, r.kind, r.ref, r.added_by, r.ts_ns, json.loads(r.content))
                 for r in conn.execute(query)
             ]
+
+
+def where_given(query: Select[Any], equal: Mapping[Column[Any], object]) -> Select[Any]:
+    """``query`` narrowed to rows whose column equals each value given (a None value: no filter)."""
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(column == value)
+    return query
 
 
 def _next_seq(conn: Connection, table: Any, case_id: str) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderguard.api.deps import Allowed, Caller, Ctx, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
-from orderguard.api.schemas import CheckpointOut, DecisionOut, ProofOut, VerifyOut, VoteResult
+from orderguard.api.schemas import CheckpointOut, ProofOut, VerifyOut, VoteResult
 
 if TYPE_CHECKING:
     from orderguard.wiring.audit_erasure import ErasureDesk
@@ -30,6 +31,7 @@ ERASE = Permission(
     "erase_audit_payload", "AuditLog", decided_by="approval engine: a met audit_erasure; legal holds"
 )
 MAX_INDEX = 2**62
+T = TypeVar("T")
 NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "no such entry or no checkpoint yet"}}
 
 
@@ -136,6 +138,21 @@ class ErasureOut(BaseModel):
     reason: str
 
 
+def _on_erasure_desk(ctx: Ctx, call: Callable[[ErasureDesk], T]) -> T:
+    """``call`` on the erasure desk, its refusals as API errors: an entry that does not exist is a
+    404, a refused erasure (legal hold, approval) a 403 with its reason code."""
+    from orderguard.audit.erasure import ErasureRefusedError
+    from orderguard.wiring.audit_erasure import ErasureEntryError
+
+    desk = _erasure_desk(ctx)
+    try:
+        return call(desk)
+    except ErasureEntryError as exc:
+        raise ApiError(404, "NO_SUCH_ENTRY", str(exc)) from None
+    except ErasureRefusedError as exc:
+        raise ApiError(403, exc.decision.reason.value, exc.decision.message) from None
+
+
 def _erasure_desk(ctx: Ctx) -> ErasureDesk:
     try:
         return ctx.erasure_desk()
@@ -157,18 +174,16 @@ def request_erasure(
     caller: Annotated[Caller, Depends(Allowed(REQUEST_ERASURE))],
 ) -> VoteResult:
     """Open the ``audit_erasure`` approval request for entry ``index`` and ``reason``."""
-    from orderguard.api.routes.approvals import approval_out
-    from orderguard.wiring.audit_erasure import ErasureEntryError
+    from orderguard.api.routes.approvals import vote_result
 
     if body.approval_id is not None:
         raise ApiError(400, "BAD_CHANGE", "approval_id: an erasure request opens the approval; leave it out")
-    try:
-        decision, request = _erasure_desk(ctx).request(index, requested_by=caller.id, reason=body.reason)
-    except ErasureEntryError as exc:
-        raise ApiError(404, "NO_SUCH_ENTRY", str(exc)) from None
+    decision, request = _on_erasure_desk(
+        ctx, lambda desk: desk.request(index, requested_by=caller.id, reason=body.reason)
+    )
     if request is None:
         raise ApiError(403, decision.reason.value, decision.message)
-    return VoteResult(decision=DecisionOut.of(decision), request=approval_out(request))
+    return vote_result(decision, request)
 
 
 @router.post(
@@ -188,16 +203,10 @@ def erase_payload(
     403 with ``LEGAL_HOLD`` while a hold covers the entry's object or actor, or with the approval's
     reason code (``APPROVAL_REQUIRED``, ``APPROVAL_STALE`` for another reason, ...); both are logged.
     """
-    from orderguard.audit.erasure import ErasureRefusedError
-    from orderguard.wiring.audit_erasure import ErasureEntryError
-
-    if body.approval_id is None:
+    approval = body.approval_id
+    if approval is None:
         raise ApiError(403, "APPROVAL_REQUIRED", "approval_id: erasure needs a met audit_erasure approval")
-    desk = _erasure_desk(ctx)
-    try:
-        erased_at = desk.erase(index, requested_by=caller.id, reason=body.reason, approval=body.approval_id)
-    except ErasureEntryError as exc:
-        raise ApiError(404, "NO_SUCH_ENTRY", str(exc)) from None
-    except ErasureRefusedError as exc:
-        raise ApiError(403, exc.decision.reason.value, exc.decision.message) from None
+    erased_at = _on_erasure_desk(
+        ctx, lambda desk: desk.erase(index, requested_by=caller.id, reason=body.reason, approval=approval)
+    )
     return ErasureOut(index=index, erasure_index=erased_at, reason=body.reason)

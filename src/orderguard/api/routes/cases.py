@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query
 
 from orderguard.api.deps import Allowed, Caller, Ctx, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
+from orderguard.api.paging import PAGED_HEADERS, Paged, Pager
 from orderguard.api.schemas import (
     AlertMove,
     AlertOut,
@@ -45,6 +46,7 @@ WORK = Permission("work_case", "Case")
 Reader = Annotated[Caller, Depends(Allowed(READ))]
 Worker = Annotated[Caller, Depends(Allowed(WORK))]
 NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "no such alert or case"}}
+PAGED: Responses = {**ERROR_RESPONSES, 200: {"headers": PAGED_HEADERS}}
 T = TypeVar("T")
 
 
@@ -114,13 +116,19 @@ def filter_alerts(
         and (severity is None or s.alert.severity == severity)
         and (subject is None or s.alert.actor == subject)
     ]
-    return sorted(chosen, key=lambda s: (-s.alert.ts, s.alert.alert_id))
+    return sorted(chosen, key=newest_first)
 
 
-@router.get("/alerts", response_model=list[AlertOut], responses=ERROR_RESPONSES, openapi_extra=READ.openapi())
+def newest_first(s: StoredAlert) -> tuple[int, str]:
+    """The alert queue's order (newest first, then by id) as an ascending sort key."""
+    return (-s.alert.ts, s.alert.alert_id)
+
+
+@router.get("/alerts", response_model=list[AlertOut], responses=PAGED, openapi_extra=READ.openapi())
 def list_alerts(
     ctx: Ctx,
     caller: Reader,
+    paging: Paged,
     *,
     rule: Annotated[str | None, Query(max_length=64)] = None,
     severity: Annotated[str | None, Query(max_length=16)] = None,
@@ -128,13 +136,19 @@ def list_alerts(
     status: AlertStatus | None = None,
     queue: Annotated[Queue | None, Query(description="compliance or security")] = None,
 ) -> list[AlertOut]:
-    """The alert queues, newest first, filtered by rule, severity, subject, status and queue.
+    """The alert queues, newest first, in pages, filtered by rule, severity, subject, status and queue.
 
-    Never the caller's own alerts.
+    Never the caller's own alerts. Only the page shown is recorded as read.
     """
     cases = ctx.cases
-    found = guarded(lambda: cases.alerts.list_alerts(actor=caller.id, queue=queue, status=status))
-    return [alert_out(s) for s in filter_alerts(found, rule=rule, severity=severity, subject=subject)]
+    pager = paging.pager(newest_first, (int, str))
+
+    def shown(found: list[StoredAlert]) -> list[StoredAlert]:
+        return pager(filter_alerts(found, rule=rule, severity=severity, subject=subject))
+
+    page = guarded(lambda: cases.alerts.list_alerts(actor=caller.id, queue=queue, status=status, shown=shown))
+    paging.announce(pager.next_cursor)
+    return [alert_out(s) for s in page]
 
 
 @router.get(
@@ -170,11 +184,14 @@ def move_alert(alert_id: str, body: AlertMove, ctx: Ctx, caller: Worker) -> Aler
     return alert_out(moved)
 
 
-@router.get("/cases", response_model=list[CaseOut], responses=ERROR_RESPONSES, openapi_extra=READ.openapi())
-def list_cases(ctx: Ctx, caller: Reader, status: CaseStatus | None = None) -> list[CaseOut]:
-    """Cases (one open case per subject), never the caller's own."""
+@router.get("/cases", response_model=list[CaseOut], responses=PAGED, openapi_extra=READ.openapi())
+def list_cases(ctx: Ctx, caller: Reader, paging: Paged, status: CaseStatus | None = None) -> list[CaseOut]:
+    """Cases (one open case per subject), oldest first, in pages, never the caller's own."""
     cases = ctx.cases
-    return [case_out(c) for c in guarded(lambda: cases.cases.list_cases(actor=caller.id, status=status))]
+    pager: Pager[Case] = paging.pager(lambda c: (c.opened_ns, c.case_id), (int, str))
+    page = guarded(lambda: cases.cases.list_cases(actor=caller.id, status=status, shown=pager))
+    paging.announce(pager.next_cursor)
+    return [case_out(c) for c in page]
 
 
 def case_detail(ctx: AppContext, case_id: str, actor: str) -> CaseDetailOut:

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from orderguard.api.deps import Allowed, Caller, Ctx, Permission
-from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
-from orderguard.api.routes.approvals import approval_out
+from orderguard.api.errors import ERROR_RESPONSES, ErrorResponse, Responses
+from orderguard.api.routes.approvals import act_on_request, origin_of, vote_result
 from orderguard.api.schemas import (
     BreakGlassIn,
     DecisionOut,
@@ -19,6 +19,7 @@ from orderguard.api.schemas import (
     ReviewIn,
     VoteResult,
 )
+from orderguard.domain import Decision
 
 router = APIRouter(prefix="/api/v1", tags=["controls"])
 PRECLEAR = Permission(
@@ -47,7 +48,13 @@ def preclearance(
 ) -> PreclearanceOut:
     """Ask to trade in your own personal account; a granted clearance covers one trade for 24 h."""
     decision, clearance = ctx.controls.preclearance.request(
-        caller.id, body.account, symbol=body.symbol, side=body.side, qty=body.qty, now=ctx.clock()
+        caller.id,
+        body.account,
+        symbol=body.symbol,
+        side=body.side,
+        qty=body.qty,
+        now=ctx.clock(),
+        origin=origin_of(caller),
     )
     return PreclearanceOut(
         decision=DecisionOut.of(decision),
@@ -65,10 +72,7 @@ def preclearance(
 )
 def propose_grant(body: GrantIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(GRANT))]) -> VoteResult:
     """Propose granting a role; refused at once if it breaks separation of duties, else needs approval."""
-    decision, request = ctx.controls.grants.propose(caller.id, body.target, body.role, ctx.clock())
-    return VoteResult(
-        decision=DecisionOut.of(decision), request=None if request is None else approval_out(request)
-    )
+    return vote_result(*ctx.controls.grants.propose(caller.id, body.target, body.role, ctx.clock()))
 
 
 @router.post(
@@ -81,15 +85,12 @@ def apply_grant(
     request_id: str, body: GrantApply, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(GRANT))]
 ) -> VoteResult:
     """Apply an approved grant (quorum, digest and SoD are checked again)."""
-    if ctx.controls.approvals.store.get(request_id) is None:
-        raise ApiError(404, "NO_SUCH_REQUEST", f"no approval request {request_id!r}")
-    decision = ctx.controls.grants.apply(
-        request_id, actor=caller.id, target=body.target, role=body.role, now=ctx.clock()
-    )
-    request = ctx.controls.approvals.store.get(request_id)
-    return VoteResult(
-        decision=DecisionOut.of(decision), request=None if request is None else approval_out(request)
-    )
+    grants = ctx.controls.grants
+
+    def apply() -> Decision:
+        return grants.apply(request_id, actor=caller.id, target=body.target, role=body.role, now=ctx.clock())
+
+    return act_on_request(ctx, request_id, apply)
 
 
 @router.post(
@@ -102,12 +103,10 @@ def break_glass(
     request_id: str, body: BreakGlassIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(GLASS))]
 ) -> VoteResult:
     """Bypass a pending quorum in an emergency: reason required, security notified, review opened."""
-    if ctx.controls.approvals.store.get(request_id) is None:
-        raise ApiError(404, "NO_SUCH_REQUEST", f"no approval request {request_id!r}")
-    decision = ctx.controls.break_glass.invoke(request_id, caller.id, body.reason, ctx.clock())
-    request = ctx.controls.approvals.store.get(request_id)
-    return VoteResult(
-        decision=DecisionOut.of(decision), request=None if request is None else approval_out(request)
+    glass = ctx.controls.break_glass
+    origin = origin_of(caller)
+    return act_on_request(
+        ctx, request_id, lambda: glass.invoke(request_id, caller.id, body.reason, ctx.clock(), origin=origin)
     )
 
 
@@ -121,10 +120,10 @@ def close_review(
     request_id: str, body: ReviewIn, ctx: Ctx, caller: Annotated[Caller, Depends(Allowed(REVIEW))]
 ) -> VoteResult:
     """Close a break-glass review as a second person from compliance or security."""
-    if ctx.controls.approvals.store.get(request_id) is None:
-        raise ApiError(404, "NO_SUCH_REQUEST", f"no approval request {request_id!r}")
-    decision = ctx.controls.break_glass.close_review(request_id, caller.id, body.note, ctx.clock())
-    request = ctx.controls.approvals.store.get(request_id)
-    return VoteResult(
-        decision=DecisionOut.of(decision), request=None if request is None else approval_out(request)
+    glass = ctx.controls.break_glass
+    origin = origin_of(caller)
+    return act_on_request(
+        ctx,
+        request_id,
+        lambda: glass.close_review(request_id, caller.id, body.note, ctx.clock(), origin=origin),
     )

@@ -1,26 +1,33 @@
-"""Health, Prometheus metrics, who am I, and the caller's API tokens (issue, list, rotate, revoke)."""
+"""Health, Prometheus metrics, who am I, the caller's API tokens (issue, list, rotate, revoke) and
+everyone's tokens for a credentials administrator (list, in pages)."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from orderguard import __version__
 from orderguard.api.deps import Allowed, Caller, Ctx, CurrentCaller, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError
 from orderguard.api.metrics import registry_of
+from orderguard.api.paging import PAGED_HEADERS, Paged, PageRequest, encode_cursor
 from orderguard.api.schemas import Health, Me, TokenIssue, TokenIssued, TokenOut
 from orderguard.app import AppContext
 from orderguard.auth.token_desk import Requester, TokenDesk
-from orderguard.auth.tokens import TokenError
+from orderguard.auth.tokens import TOKEN_KEY_SHAPE, TokenError, TokenInfo, TokenState
 
 router = APIRouter()
 SELF = Permission(
     "manage_own_credentials", "Credential", decided_by="owner only: a caller manages their own tokens"
 )
 Self = Annotated[object, Depends(Allowed(SELF))]
+MANAGE = Permission(
+    "manage_credentials", "Credential", decided_by="cedar; only the owner issues or rotates a token"
+)
+PAGED = {**ERROR_RESPONSES, 200: {"headers": PAGED_HEADERS}}
 
 
 def _desk(ctx: AppContext, caller: Caller) -> tuple[TokenDesk, Requester]:
@@ -80,22 +87,56 @@ def issue_token(body: TokenIssue, ctx: Ctx, caller: CurrentCaller, _: Self) -> T
 @router.get(
     "/api/v1/tokens",
     response_model=list[TokenOut],
-    responses=ERROR_RESPONSES,
+    responses=PAGED,
     tags=["auth"],
     openapi_extra=SELF.openapi(),
 )
-def list_tokens(ctx: Ctx, caller: CurrentCaller, _: Self) -> list[TokenOut]:
-    """The caller's tokens (ids and dates, never secrets)."""
-    return [
-        TokenOut(
-            token_id=t.token_id,
-            label=t.label,
-            created_ns=t.created_ns,
-            expires_ns=t.expires_ns,
-            revoked_ns=t.revoked_ns,
-        )
-        for t in ctx.tokens.list(caller.id)
-    ]
+def list_tokens(
+    ctx: Ctx, caller: CurrentCaller, _: Self, paging: Paged, state: TokenState | None = None
+) -> list[TokenOut]:
+    """The caller's tokens (ids and dates, never secrets), oldest first, in pages."""
+    return _token_page(ctx, paging, owner=caller.id, state=state)
+
+
+@router.get(
+    "/api/v1/admin/tokens",
+    response_model=list[TokenOut],
+    responses=PAGED,
+    tags=["auth"],
+    openapi_extra=MANAGE.openapi(),
+)
+def list_everyones_tokens(
+    ctx: Ctx,
+    _: Annotated[object, Depends(Allowed(MANAGE))],
+    paging: Paged,
+    owner: Annotated[str | None, Query(min_length=1, max_length=128, description="one principal's")] = None,
+    state: TokenState | None = None,
+) -> list[TokenOut]:
+    """Every principal's tokens (never secrets) by owner then age, in pages, for a credentials
+    administrator; filtered by owner and state (active, revoked, expired)."""
+    return _token_page(ctx, paging, owner=owner, state=state)
+
+
+def _token_page(
+    ctx: AppContext, paging: PageRequest, *, owner: str | None, state: TokenState | None
+) -> list[TokenOut]:
+    after = paging.after(TOKEN_KEY_SHAPE)
+    found, more = ctx.tokens.page(limit=paging.limit, after=after, owner=owner, state=state)
+    paging.announce(encode_cursor(found[-1].key) if more else None)
+    now = time.time_ns()
+    return [token_out(t, now) for t in found]
+
+
+def token_out(t: TokenInfo, now: int) -> TokenOut:
+    return TokenOut(
+        token_id=t.token_id,
+        owner=t.principal,
+        label=t.label,
+        created_ns=t.created_ns,
+        expires_ns=t.expires_ns,
+        revoked_ns=t.revoked_ns,
+        state=t.state(now).value,
+    )
 
 
 @router.post(
