@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, Row, func, select
 from orderguard.domain import Event, EventKind, Side
 from orderguard.storage import _event_bulk
 from orderguard.storage._event_bulk import COLUMN_TYPES
+from orderguard.storage.engine import write_turn
 from orderguard.storage.events_arrow import duplicate_ids, prepare_batch, stored_table, with_seq
 from orderguard.storage.events_tables import EVENT_COLUMNS, events
 
@@ -82,7 +83,9 @@ class EventStore:
         if prepared.num_rows == 0:
             first = self.next_seq()
             return AppendResult(0, first, first - 1)
-        with self.engine.connect() as conn:
+        # In SQLite's one write lock, take turns with this process's other hot writers (the audit
+        # sequencer): a collision would put the loser to sleep in the busy handler for up to 100 ms.
+        with write_turn(self.engine), self.engine.connect() as conn:
             try:
                 first = self._lock_and_next_seq(conn)
                 rows = with_seq(prepared, first)
