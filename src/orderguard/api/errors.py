@@ -79,4 +79,8 @@ ERROR_RESPONSES: Responses = {
     400: {"model": ErrorResponse, "description": "the request body cannot be parsed or is refused"},
     401: {"model": ErrorResponse, "description": "no or invalid credentials"},
     403: {"model": ErrorResponse, "description": "authenticated but not authorized (reason code)"},
+    422: {
+        "model": ValidationErrorResponse,
+        "description": "the request fails validation: `detail` names each field, what is wrong and the type",
+    },
 }

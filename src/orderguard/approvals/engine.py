@@ -1,12 +1,9 @@
 """The approval engine: open a request, collect votes, decide whether the action may execute.
 
-Rules enforced here, each refusal with its reason code and an audit entry:
-the approver is never the initiator (SOD_SELF_APPROVAL); the approver holds an eligible role
-(APPROVAL_NOT_ELIGIBLE); each person counts once (APPROVAL_DUPLICATE_APPROVER); a vote binds to
-the request id and content digest (APPROVAL_REPLAYED, APPROVAL_STALE); requests expire
-(APPROVAL_EXPIRED); one rejection by an eligible approver ends the request (APPROVAL_REJECTED);
-an executed request is spent (APPROVAL_REPLAYED). Every entry is appended to the audit sink
-before the store changes, so the log never lags the state.
+Every vote and execution is checked by the rules in ``approvals.refusals`` (self-approval,
+eligibility, duplicates, replay, stale content, expiry, rejection, spent requests); each refusal
+is audited with its reason code. Every entry is appended to the audit sink before the store
+changes, so the log never lags the state.
 """
 
 from __future__ import annotations
@@ -15,8 +12,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import replace
 
+from orderguard.approvals import refusals
 from orderguard.approvals.model import (
-    BREAK_GLASS_ACTIONS,
     NOWHERE,
     ApprovalRequest,
     ApprovalRule,
@@ -170,80 +167,21 @@ class ApprovalEngine:
         self.store.save(updated)
         return decision
 
-    def _vote_refusal(  # noqa: PLR0911 - one guard clause per rule reads best
+    def _vote_refusal(
         self, vote: Vote, request: ApprovalRequest | None, request_id: str, now: int
     ) -> Decision | None:
-        if vote.request_id != request_id:
-            return Decision.deny(
-                ReasonCode.APPROVAL_REPLAYED,
-                f"a vote issued for {vote.request_id} cannot be applied to {request_id}",
-            )
-        if request is None:
-            return Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no approval request {request_id!r}")
-        if vote.approver in request.interested():
-            return Decision.deny(
-                ReasonCode.SOD_SELF_APPROVAL, f"{vote.approver} initiated {request_id} and may not approve it"
-            )
-        approver = self.directory.get(vote.approver)
-        if (
-            approver is None
-            or vote.approver in self.directory.suspended
-            or not (approver.roles & request.eligible_roles)
-        ):
-            roles = ", ".join(sorted(r.value for r in request.eligible_roles))
-            return Decision.deny(
-                ReasonCode.APPROVAL_NOT_ELIGIBLE,
-                f"{vote.approver} holds none of the approver roles ({roles})",
-            )
-        closed = self.closed_refusal(request, request_id, now)
-        if closed is not None:
-            return closed
-        if vote.digest != request.digest:
-            return Decision.deny(
-                ReasonCode.APPROVAL_STALE,
-                f"{request_id} changed since {vote.approver} saw it (digest {vote.digest[:12]}...)",
-            )
-        if vote.verdict is Verdict.APPROVE and vote.approver in request.current_approvers():
-            return Decision.deny(
-                ReasonCode.APPROVAL_DUPLICATE_APPROVER, f"{vote.approver} already approved {request_id}"
-            )
-        return None
+        refusal = refusals.vote_refusal(self.directory, vote, request, request_id, now)
+        if refusal is not None and refusal.reason is ReasonCode.APPROVAL_EXPIRED:
+            self._mark_expired(request)
+        return refusal
 
     # ---- execution --------------------------------------------------------------------------
-    def readiness(  # noqa: PLR0911 - one guard clause per rule reads best
+    def readiness(
         self, request: ApprovalRequest | None, action: SensitiveAction, object_id: str, digest: str, now: int
     ) -> Decision:
         """May the action on ``object_id`` with content ``digest`` execute under ``request`` now?"""
-        if request is None:
-            return Decision.deny(
-                ReasonCode.APPROVAL_REQUIRED, f"{action.value} on {object_id} needs approval"
-            )
-        if request.action is not action or request.object_id != object_id:
-            return Decision.deny(
-                ReasonCode.APPROVAL_REPLAYED,
-                f"{request.id} approves {request.action.value} on {request.object_id}, not {object_id}",
-            )
         # No write here: readiness is part of the side-effect-free order check.
-        closed = self.closed_refusal(request, request.id, now, mark_expired=False)
-        if closed is not None:
-            return closed
-        if digest != request.digest:
-            return Decision.deny(
-                ReasonCode.APPROVAL_STALE,
-                f"{object_id} differs from what {request.id} approved; approve again",
-            )
-        if request.quorum_met:
-            return Decision.allow(
-                f"{request.id}: approved by {', '.join(sorted(request.current_approvers()))}"
-            )
-        grant = request.break_glass
-        # A grant stored on an action outside the break-glass scope (an older version) is ignored.
-        if grant is not None and grant.active(now) and request.action in BREAK_GLASS_ACTIONS:
-            return Decision.allow(f"{request.id}: break-glass by {grant.invoker} ({grant.reason})")
-        have = len(request.current_approvers())
-        return Decision.deny(
-            ReasonCode.APPROVAL_REQUIRED, f"{request.id} has {have} of {request.quorum} approval(s)"
-        )
+        return refusals.readiness(request, action, object_id, digest, now)
 
     def execute(
         self,
@@ -278,19 +216,14 @@ class ApprovalEngine:
         self, request: ApprovalRequest | None, request_id: str, now: int, *, mark_expired: bool = True
     ) -> Decision | None:
         """A refusal if the request no longer accepts votes or execution; marks it expired when due."""
-        if request is None:
-            return Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no approval request {request_id!r}")
-        if request.status is RequestStatus.EXECUTED:
-            return Decision.deny(
-                ReasonCode.APPROVAL_REPLAYED, f"{request_id} was already executed; approvals are spent"
-            )
-        if request.status is RequestStatus.REJECTED:
-            return Decision.deny(ReasonCode.APPROVAL_REJECTED, f"{request_id} was rejected")
-        if request.status is RequestStatus.EXPIRED or now >= request.expires_ns:
-            if mark_expired and request.status is not RequestStatus.EXPIRED:
-                self.store.save(replace(request, status=RequestStatus.EXPIRED))
-            return Decision.deny(ReasonCode.APPROVAL_EXPIRED, f"{request_id} expired")
-        return None
+        refusal = refusals.closed_refusal(request, request_id, now)
+        if mark_expired and refusal is not None and refusal.reason is ReasonCode.APPROVAL_EXPIRED:
+            self._mark_expired(request)
+        return refusal
+
+    def _mark_expired(self, request: ApprovalRequest | None) -> None:
+        if request is not None and request.status is not RequestStatus.EXPIRED:
+            self.store.save(replace(request, status=RequestStatus.EXPIRED))
 
     def refuse(
         self, request_id: str, actor: str, now: int, refusal: Decision | None, *, origin: Origin = NOWHERE

@@ -20,6 +20,14 @@ DEMO_LOGINS = (
     ("alice", "trader: sees only her approvals; refused on the alert queue"),
     ("sofia", "security: alerts, cases, audit log"),
 )
+QUIET_LOG_NOTE = (
+    "Alert notifications: the firm file's log notifier is off in the demo (the UI lists every alert); "
+    "`serve` sends them as the firm file says."
+)
+EVENTS_HELP = (
+    "events generated per simulated day; the demo stores two days (the day before, for the baselines, "
+    "and the demo day) plus the planted scenarios' events"
+)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the firm file (TOML)")]
 DbOption = Annotated[str, typer.Option("--db", help="database URL (default: ./orderguard.db)")]
 
@@ -82,6 +90,11 @@ def oidc_verifier(issuer: str | None, audience: str | None, jwks: str | None) ->
     raise typer.BadParameter(f"OIDC needs all three options; add {missing}")
 
 
+def _plain(granted: str, refused: str, reason: str) -> str:
+    """A decision's reason code in plain words: ``granted`` for ALLOWED, else ``refused: CODE``."""
+    return granted if reason == "ALLOWED" else f"{refused}: {reason}"
+
+
 def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -91,10 +104,13 @@ def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("events stored", f"{summary.events:,}")
+    table.add_row("  the day before (habits for the baselines)", f"{summary.events - summary.day_events:,}")
+    table.add_row("  the demo day (with the planted scenarios' events)", f"{summary.day_events:,}")
     table.add_row("planted insider scenarios", str(summary.planted_scenarios))
     table.add_row("orders through the controls gate", f"{summary.orders:,}")
     table.add_row("  accepted", f"{summary.accepted:,}")
     table.add_row("  executed (sealed path + venue simulator)", f"{summary.executed:,}")
+    table.add_row("  pre-cleared personal trades (run at the employee's broker)", f"{summary.at_broker:,}")
     for reason, n in summary.connector_refused.most_common():
         table.add_row(f"  refused by the connector: {reason}", str(n))
     for reason, n in summary.blocked.most_common():
@@ -102,9 +118,9 @@ def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
     table.add_row("large orders approved by a second person", str(summary.approvals_granted))
     table.add_row("large orders awaiting approval (inbox)", str(summary.approvals_pending))
     for reason, n in summary.preclearance.most_common():
-        table.add_row(f"pre-clearance: {reason}", str(n))
+        table.add_row(_plain("pre-clearance granted", "pre-clearance refused", reason), str(n))
     for reason, n in summary.views.most_common():
-        table.add_row(f"order views: {reason}", str(n))
+        table.add_row(_plain("order views allowed", "order views refused", reason), str(n))
     for rule, n in sorted(summary.alerts.items()):
         table.add_row(f"alerts: {rule}", str(n))
     table.add_row("cases opened", str(summary.cases))
@@ -115,6 +131,7 @@ def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
     )
     console.print(table)
     console.print("stages run: " + ", ".join(summary.stages))
+    console.print(QUIET_LOG_NOTE)
 
 
 def _serve(ctx: AppContext, host: str, port: int) -> None:
@@ -147,6 +164,8 @@ def _run_demo(
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    # The UI lists every alert: one log line per alert on the terminal would bury the progress lines.
+    firm = firm.model_copy(update={"notifications": firm.notifications.model_copy(update={"log": False})})
     _reset(db)
     # The demo lives on its simulated day: "now" is that day's 15:30 in the firm's time zone.
     local = dt.datetime.combine(DEMO_DATE, dt.time(15, 30), tzinfo=firm.business_hours.zone)
@@ -187,7 +206,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOption = Path("examples/firm.toml"),
         db: DbOption = "sqlite:///orderguard.db",
         no_serve: Annotated[bool, typer.Option("--no-serve", help="print the summary and stop")] = False,
-        events: Annotated[int, typer.Option("--events", min=100, help="events in the simulated day")] = 1_000,
+        events: Annotated[int, typer.Option("--events", min=100, help=EVENTS_HELP)] = 1_000,
         seed: Annotated[int, typer.Option("--seed")] = 1,
         port: Annotated[int, typer.Option("--port")] = 8000,
         connector: ConnectorOption = Connector.PROCESS,

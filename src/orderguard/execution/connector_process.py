@@ -10,7 +10,8 @@ them) -> ``commit`` -> ``results``; several may be in flight, matched by request
 
 Fail closed: if the child exits, the connection ends, a frame breaks the protocol, or an answer
 takes longer than ``reply_timeout_s``, the process is stopped and every waiting and later call
-raises ``ConnectorUnavailableError`` naming the process, the socket and the fix.
+raises ``ConnectorUnavailableError`` naming the process, the socket and the fix. Accepting,
+checking, stopping and describing the child itself live in ``connector_child``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ import os
 import queue
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,17 +33,21 @@ from typing import BinaryIO, Final, NoReturn
 
 from orderguard.domain import AuditEntry
 from orderguard.execution.connector import ConnectorResult
-from orderguard.execution.keys import KeyPurpose, KeyRecord
+from orderguard.execution.connector_child import (
+    PROTOCOL,
+    ConnectorUnavailableError,
+    accept_child,
+    check_hello,
+    describe_child,
+    stop_child,
+)
+from orderguard.execution.keys import KeyRecord
 from orderguard.execution.wire import Channel, Frame, Kind, WireError, expect
 from orderguard.execution.wire_messages import entries_from_frame, results_from_frame
 
-PROTOCOL: Final = 1
+__all__ = ["PROTOCOL", "SERVICE_COMMAND", "ConnectorProcess", "ConnectorUnavailableError", "PendingBatch"]
+
 SERVICE_COMMAND: Final = ("-m", "orderguard.execution.connector_service")
-_PEERCRED: Final = struct.Struct("3i")  # struct ucred: pid, uid, gid
-
-
-class ConnectorUnavailableError(RuntimeError):
-    """The connector process cannot take orders; the message names it and the fix."""
 
 
 @dataclass(eq=False)
@@ -133,7 +136,7 @@ class ConnectorProcess:
                 stderr=self._log,
                 close_fds=True,
             )
-            sock = self._accept(listener)
+            sock = accept_child(listener, self.process, self._start_timeout_s, self._describe)
         except ConnectorUnavailableError as exc:
             self._fail_start(str(exc))
         finally:
@@ -142,7 +145,7 @@ class ConnectorProcess:
             shutil.rmtree(self._dir, ignore_errors=True)
         self._channel = Channel(sock)
         try:
-            record = self._hello(self._channel.receive())
+            record = check_hello(self._channel.receive(), self.connector_id)
             meta: dict[str, object] = {
                 "keys": [r.to_json() for r in records],
                 "surveillance": surveillance.to_json() if surveillance is not None else None,
@@ -164,37 +167,6 @@ class ConnectorProcess:
             self._failure = message
         self.close()
         raise ConnectorUnavailableError(message) from None
-
-    def _accept(self, listener: socket.socket) -> socket.socket:
-        deadline = time.monotonic() + self._start_timeout_s
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ConnectorUnavailableError(self._describe("exited during start-up"))
-            try:
-                sock, _ = listener.accept()
-            except TimeoutError:
-                continue
-            pid = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))[0]
-            if pid == self.process.pid:
-                sock.settimeout(self._start_timeout_s)
-                return sock
-            sock.close()  # someone else found the socket: never talk to it
-        raise ConnectorUnavailableError(
-            self._describe(f"did not connect within {self._start_timeout_s:.0f} s")
-        )
-
-    def _hello(self, frame: Frame | None) -> KeyRecord:
-        frame = expect(frame, Kind.HELLO)
-        if frame.meta.get("protocol") != PROTOCOL:
-            raise WireError(f"connector speaks protocol {frame.meta.get('protocol')!r}, expected {PROTOCOL}")
-        connector = frame.meta.get("connector")
-        if not isinstance(connector, dict):
-            raise WireError("HELLO carries no connector key record")
-        record = KeyRecord.from_json(connector, "HELLO")
-        if record.purpose is not KeyPurpose.CONNECTOR or record.owner != self.connector_id:
-            raise WireError(f"HELLO announces a {record.purpose.value} key of {record.owner}")
-        return record
 
     # -- batches -------------------------------------------------------------
     def judge(self, envelopes: Sequence[bytes], times: Sequence[int]) -> PendingBatch:
@@ -296,37 +268,12 @@ class ConnectorProcess:
         return failure
 
     def _describe(self, what: str) -> str:
-        code = self.process.poll() if self.process is not None else None
-        exited = "" if code is None else f", killed by signal {-code}" if code < 0 else f", exit code {code}"
-        log = self._log_tail()
-        return (
-            f"execution connector process {self.pid} (socket {self.socket_path}{exited}) {what}; "
-            "orders are refused until the connector runs again: restart `orderguard serve` "
-            f"(it starts a fresh connector process){log}"
-        )
-
-    def _log_tail(self) -> str:
-        with contextlib.suppress(OSError, ValueError):  # ValueError: the log is closed
-            if self._log is None:
-                return ""
-            size = os.fstat(self._log.fileno()).st_size
-            tail = os.pread(self._log.fileno(), 2000, max(0, size - 2000))
-            text = tail.decode("utf-8", errors="replace").strip()
-            if text:
-                return f"; its last words: {text[-300:]}"
-        return ""
+        return describe_child(self.process, self.socket_path, self._log, what)
 
     def _stop(self) -> None:
         if self._channel is not None:
             self._channel.close()
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_child(self.process)
 
     def close(self) -> None:
         """Stop the child (closing the connection ends it) and remove the private directory."""

@@ -32,11 +32,15 @@ VIEW_SAMPLE = 25
 
 @dataclass
 class DemoSummary:
-    events: int = 0
+    """What the demo day did, counted for the summary table."""
+
+    events: int = 0  # stored: the day before (habits for baselines) + the demo day with its planted events
+    day_events: int = 0  # of which the demo day's
     planted_scenarios: int = 0
     orders: int = 0
     accepted: int = 0
     executed: int = 0
+    at_broker: int = 0  # pre-cleared personal trades: accepted, then run at the employee's own broker
     connector_refused: Counter[str] = field(default_factory=Counter)
     blocked: Counter[str] = field(default_factory=Counter)
     approvals_granted: int = 0
@@ -70,6 +74,7 @@ def run_demo_day(
     progress(f"storing {sum(t.num_rows for t in tables):,} events")
     ctx.events.append_batches(tables)
     summary.events = sum(t.num_rows for t in tables)
+    summary.day_events = tables[-1].num_rows
     summary.stages.append("events store")
     day = EventBatch(tables[-1])
     progress("running orders, approvals, pre-clearance and views through the controls")
@@ -138,7 +143,7 @@ def _through_controls(ctx: AppContext, events: object, summary: DemoSummary) -> 
                     now=ticket.ts - SECOND,
                 )
                 summary.preclearance[decision.reason.value] += 1
-                _submit(ctx, ticket, summary, emit_events=False)
+                _submit(ctx, ticket, summary, emit_events=False, personal=True)
         elif event.kind is EventKind.ORDER_VIEW and event.order_id and views < VIEW_SAMPLE:
             booked = ctx.book.get(event.order_id)
             if booked is not None:
@@ -172,14 +177,23 @@ def _known(ctx: AppContext, actor: str, account: str) -> bool:
     return ctx.controls.directory.get(actor) is not None and account in ctx.config.accounts()
 
 
-def _submit(ctx: AppContext, ticket: OrderTicket, summary: DemoSummary, *, emit_events: bool = True) -> None:
+def _submit(
+    ctx: AppContext,
+    ticket: OrderTicket,
+    summary: DemoSummary,
+    *,
+    emit_events: bool = True,
+    personal: bool = False,
+) -> None:
     """Enter ``ticket`` through the desk; ``emit_events=False`` for the simulated day's own orders,
-    whose events (and fills) are stored already: the desk must not store them a second time."""
+    whose events (and fills) are stored already: the desk must not store them a second time.
+    ``personal`` for an employee's personal trade, which is not executed here once accepted."""
     outcome = ctx.orders.submit(ticket, emit_events=emit_events)
     summary.orders += 1
     if outcome.accepted:
         summary.accepted += 1
         summary.executed += bool(outcome.executions)
+        summary.at_broker += personal and not outcome.executions
         booked = ctx.book.get(ticket.order_id)
         # A personal trade stays "accepted" with reason ALLOWED: it runs at the employee's broker.
         refused = booked is not None and booked.status == "accepted" and booked.reason != "ALLOWED"

@@ -13,6 +13,7 @@ from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import I64, DayColumns, dense_unique
 from orderguard.surveillance.context import DAY_NS, NS_PER_SECOND, OFFSET_BUCKET_NS
 from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
+from orderguard.surveillance.detectors.wording import counted
 
 _EPOCH = date(1970, 1, 1)
 
@@ -23,7 +24,8 @@ def _explain(
     seconds = tod // NS_PER_SECOND
     clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     when = f"{_EPOCH + timedelta(days=day)} {clock} firm time"
-    target = f"{records if records is not None else '?'} records of account {account or '?'}"
+    count = counted(records, "record") if records is not None else "? records"
+    target = f"{count} of account {account or '?'}"
     text = f"{actor} viewed {target} at {when}, outside business hours"
     if n > high:
         return f"{text}; after-hours view number {n} that day, more than {high}."

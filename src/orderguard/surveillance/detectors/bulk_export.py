@@ -18,6 +18,7 @@ from orderguard.domain.events import Event, EventKind
 from orderguard.surveillance.columns import DayColumns
 from orderguard.surveillance.context import DAY_NS, median_of_sorted
 from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
+from orderguard.surveillance.detectors.wording import counted
 
 
 class BulkExport(Detector):
@@ -60,7 +61,7 @@ class BulkExport(Detector):
             ts=ts,
             event_ids=(event_id,),
             explanation=(
-                f"{actor} exported {records:,} records, above the floor of {settings.floor:,} "
+                f"{actor} exported {counted(records, 'record')}, above the floor of {settings.floor:,} "
                 f"({habit}): possible sale of order-flow information."
             ),
         )

@@ -32,6 +32,7 @@ from orderguard.surveillance.columns import (
 )
 from orderguard.surveillance.context import HOUR_NS, median, seconds_to_ns
 from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
+from orderguard.surveillance.detectors.wording import counted
 
 SWEEP_WINDOWS: Final = 4
 
@@ -78,10 +79,11 @@ class QueryVolume(Detector):
         habit = (
             "no viewing history on record"
             if baseline is None
-            else f"{self.multiple:g}x {whose} {baseline:g} records per hour"
+            else f"{self.multiple:g}x {whose} {counted(baseline, 'record', spec='g')} per hour"
         )
+        viewed = counted(total, "client-order record")
         return (
-            f"{actor} viewed {total:,} client-order records {scope} within {self.window_ns / 3.6e12:g} h, "
+            f"{actor} viewed {viewed} {scope} within {self.window_ns / 3.6e12:g} h, "
             f"above the floor of {self.floor} and {habit}."
         )
 
