@@ -9,6 +9,8 @@ names the key path. Reference: docs/configuration.md.
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
@@ -21,6 +23,9 @@ from orderguard._config_errors import describe
 from orderguard.domain import Account, AccountType, Principal, Role, Venue
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+
+_SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,31}")
 
 
 class _Strict(BaseModel):
@@ -213,6 +218,26 @@ class FirmConfig(_Strict):
     controls: ControlsConfig = ControlsConfig()
     detectors: DetectorsConfig = DetectorsConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    # symbol -> price; the large-order threshold counts a SELL at max(limit, reference), see docs/controls.md
+    reference_prices: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("reference_prices", mode="before")
+    @classmethod
+    def _reference_prices(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value  # pydantic names the wrong type
+        for symbol, price in value.items():
+            if not isinstance(symbol, str) or not _SYMBOL.fullmatch(symbol):
+                raise ValueError(
+                    f"{symbol!r} is not a symbol; use the instrument's ticker as the key "
+                    "(letters, digits, . - _ /)"
+                )
+            is_number = isinstance(price, int | float) and not isinstance(price, bool)
+            if not is_number or not math.isfinite(price) or price <= 0:
+                raise ValueError(
+                    f"{symbol} = {price!r} is not a price; give a positive number, e.g. {symbol} = 187.5"
+                )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> FirmConfig:

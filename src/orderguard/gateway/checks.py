@@ -9,19 +9,21 @@ discrete facts (desk, account type, venue approved, large, quorum met) so its de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orderguard.approvals.engine import ApprovalEngine
 from orderguard.approvals.model import ApprovalRequest, SensitiveAction, canonical_digest
 from orderguard.config import FirmConfig
-from orderguard.domain import Account, AccountType, Decision, ReasonCode
+from orderguard.domain import Account, AccountType, Decision, ReasonCode, Side
 from orderguard.gateway.orders import OrderTicket
 from orderguard.gateway.preclearance import PreClearance
+from orderguard.gateway.reference_prices import ControlNotional, ReferencePrices, control_notional
 from orderguard.gateway.venues import VenueAllowlist
 from orderguard.policy.authorizer import AuthzDecision, CedarAuthorizer
 from orderguard.policy.context import BusinessHoursClock, order_context
 from orderguard.policy.directory import RoleDirectory
 
+NOTIONAL_KEYS = ("control_notional", "control_price", "reference_price", "reference_source")
 _LATER_STEPS = frozenset({ReasonCode.APPROVAL_REQUIRED, ReasonCode.VENUE_NOT_APPROVED})
 
 
@@ -32,6 +34,17 @@ class CheckResult:
     decision: Decision
     account: Account | None = None
     approval: ApprovalRequest | None = None
+    notional: ControlNotional | None = None
+
+
+def approved_content(order: OrderTicket, request: ApprovalRequest | None) -> dict[str, object]:
+    """The content ``request`` must have been approved for: the order's fields, plus the notional
+    facts the server recorded when the request was opened (they are shown, not re-derived: a later
+    fill moving the reference does not make an approval stale)."""
+    content = dict(order.approval_content())
+    if request is not None:
+        content.update({k: request.content[k] for k in NOTIONAL_KEYS if k in request.content})
+    return content
 
 
 class OrderControls:
@@ -48,6 +61,7 @@ class OrderControls:
         preclearance: PreClearance,
     ) -> None:
         self.large_notional = config.controls.large_order_notional
+        self.reference_prices = ReferencePrices(config.reference_prices)
         self.accounts = config.accounts()
         self.directory = directory
         self.authorizer = authorizer
@@ -66,7 +80,8 @@ class OrderControls:
                     f"unknown principal {order.actor!r} or account {order.account!r}",
                 )
             )
-        large = order.notional > self.large_notional
+        basis = self.notional_of(order)
+        large = basis.notional > self.large_notional
         approval: Decision | None = None
         request: ApprovalRequest | None = None
         if large:
@@ -76,7 +91,9 @@ class OrderControls:
                 if order.approval_request_id
                 else store.by_object(SensitiveAction.LARGE_ORDER, order.order_id)
             )
-            digest = canonical_digest(SensitiveAction.LARGE_ORDER, order.order_id, order.approval_content())
+            digest = canonical_digest(
+                SensitiveAction.LARGE_ORDER, order.order_id, approved_content(order, request)
+            )
             approval = self.approvals.readiness(
                 request, SensitiveAction.LARGE_ORDER, order.order_id, digest, order.ts
             )
@@ -90,7 +107,27 @@ class OrderControls:
             quorum_met=approval is not None and approval.allowed,
         )
         authz = self.authorizer.authorize(order.actor, action, "Order", context)
-        return CheckResult(self._decide(order, account, authz, approval), account, request)
+        decision = self._decide(order, account, authz, approval)
+        note = basis.note(order)
+        if note:
+            decision = replace(decision, message=f"{decision.message}; {note}")
+        return CheckResult(decision, account, request, basis)
+
+    def notional_of(self, order: OrderTicket) -> ControlNotional:
+        """The notional the large-order threshold uses (see gateway/reference_prices.py)."""
+        return control_notional(order, self.reference_prices.get(order.symbol))
+
+    def is_large(self, order: OrderTicket) -> bool:
+        """True if ``order`` needs large-order approval (notional on the price the trader does not choose)."""
+        return self.notional_of(order).notional > self.large_notional
+
+    def approval_content(self, order: OrderTicket) -> dict[str, object]:
+        """What a new large-order request carries: the order and, for a SELL, the notional and the
+        reference price it rests on, computed here, never taken from the trader (approvers see it)."""
+        content = dict(order.approval_content())
+        if order.side is Side.SELL:
+            content.update(self.notional_of(order).record())
+        return content
 
     def authorize_on_order(
         self, actor: str, action: str, account: Account, order: OrderTicket, now: int

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from orderguard.config import FirmConfig
-from orderguard.domain import AccountType, AuditAction, AuditEntry, AuditSink, Decision, ReasonCode
+from orderguard.domain import AccountType, AuditAction, AuditEntry, AuditSink, Decision, ReasonCode, Side
 from orderguard.domain.alerts import Alert
 from orderguard.gateway.checks import CheckResult, OrderControls
 from orderguard.gateway.orders import OrderTicket
@@ -100,6 +100,8 @@ class ControlsGate:
         result = self.controls.check(order, action)
         decision = result.decision
         after = order.record()
+        if result.notional is not None and order.side is Side.SELL:
+            after["notional_basis"] = result.notional.record()  # the price the threshold used, on record
         request = result.approval
         if request is not None:
             # Creator and approvers are on record before the order can execute.

@@ -121,7 +121,7 @@ class OrderDesk:
             or (writer is None and not isinstance(store, InMemoryPreClearanceStore))  # its writes block
             or account is None
             or account.type is AccountType.PERSONAL  # spends a clearance: SQL writes
-            or ticket.notional > self.controls.config.controls.large_order_notional  # reads approvals
+            or self.controls.controls.is_large(ticket)  # reads approvals
         ):
             return await self._in_thread(self.submit, ticket)
         placeholder, refusal = self._admit(ticket)
@@ -182,7 +182,7 @@ class OrderDesk:
 
     def _approval_request(self, ticket: OrderTicket) -> ApprovalRequest | None:
         """A large order's approval request, read before the gate spends it (for the approvers)."""
-        if ticket.notional <= self.controls.config.controls.large_order_notional:
+        if not self.controls.controls.is_large(ticket):
             return None
         store = self.controls.approvals.store
         if ticket.approval_request_id:
@@ -211,6 +211,7 @@ class OrderDesk:
             placeholder.reason = connector.decision.reason.value
             return ()
         executions = connector.executions
+        self.controls.controls.reference_prices.observe_fills(executions)  # the next SELL's reference
         if sum(e.qty or 0.0 for e in executions) >= ticket.qty:
             placeholder.status = "executed"
             # Fully filled: the pre-clearance blackout on the symbol ends a window from now.

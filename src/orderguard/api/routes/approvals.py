@@ -129,7 +129,7 @@ def open_large_order(
         SensitiveAction.LARGE_ORDER,
         ticket.order_id,
         caller.id,
-        ticket.approval_content(),
+        ctx.controls.controls.approval_content(ticket),  # a SELL's request shows its notional's reference
         ticket.ts,
         origin=origin_of(caller),
     )
