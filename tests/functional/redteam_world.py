@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from orderguard.api import create_app
 from orderguard.app import AppContext, build_app_context
 from orderguard.config import FirmConfig
@@ -71,6 +73,13 @@ class World:
 
     def audit_size(self) -> int:
         return self.ctx.audit.head()[0]
+
+
+def backend_url(request: pytest.FixtureRequest, tmp: Path) -> str:
+    """The database for a fixture parametrised by backend: SQLite in ``tmp`` or a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp / 'orderguard.db'}"
+    return str(request.getfixturevalue("postgres_cluster").new_database())
 
 
 @contextmanager

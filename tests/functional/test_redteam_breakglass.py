@@ -17,7 +17,7 @@ import pytest
 from orderguard.approvals.model import SensitiveAction
 from orderguard.config import FirmConfig
 from orderguard.domain import Role
-from tests.functional.redteam_world import BIG, World, open_large_order, red_team_world, submit
+from tests.functional.redteam_world import BIG, World, backend_url, open_large_order, red_team_world, submit
 
 REASON = {"reason": "exchange outage, the hedge cannot wait"}
 
@@ -28,11 +28,7 @@ def world(
 ) -> Iterator[World]:
     """One world per backend for the module (each test uses its own objects)."""
     tmp = tmp_path_factory.mktemp("redteam-breakglass")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'orderguard.db'}"
-    else:
-        url = request.getfixturevalue("postgres_cluster").new_database()
-    with red_team_world(firm, url, tmp) as w:
+    with red_team_world(firm, backend_url(request, tmp), tmp) as w:
         yield w
 
 

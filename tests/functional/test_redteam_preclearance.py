@@ -18,7 +18,7 @@ from orderguard.config import FirmConfig
 from orderguard.domain import AuditEntry, Side
 from orderguard.gateway.orders import OrderTicket
 from orderguard.wiring.order_desk import OrderOutcome
-from tests.functional.redteam_world import ORDER, World, red_team_world, submit
+from tests.functional.redteam_world import ORDER, World, backend_url, red_team_world, submit
 
 RACERS = 4
 
@@ -29,11 +29,7 @@ def world(
 ) -> Iterator[World]:
     """One world per backend for the module; each test trades its own symbol."""
     tmp = tmp_path_factory.mktemp("redteam-preclearance")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'orderguard.db'}"
-    else:
-        url = request.getfixturevalue("postgres_cluster").new_database()
-    with red_team_world(firm, url, tmp) as w:
+    with red_team_world(firm, backend_url(request, tmp), tmp) as w:
         yield w
 
 
