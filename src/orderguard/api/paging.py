@@ -89,7 +89,7 @@ class PageRequest:
 
     def page_of(self, items: Sequence[T], key: Callable[[T], Key], shape: tuple[type, ...]) -> list[T]:
         """The requested page of ``items`` (sorted by ``key``), the next one named in the headers."""
-        pager = Pager(self, key, shape)
+        pager = self.pager(key, shape)
         shown = pager(items)
         self.announce(pager.next_cursor)
         return shown

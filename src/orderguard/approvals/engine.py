@@ -212,12 +212,10 @@ class ApprovalEngine:
             self.store.save(replace(request, status=RequestStatus.EXECUTED))
 
     # ---- helpers ----------------------------------------------------------------------------
-    def closed_refusal(
-        self, request: ApprovalRequest | None, request_id: str, now: int, *, mark_expired: bool = True
-    ) -> Decision | None:
+    def closed_refusal(self, request: ApprovalRequest | None, request_id: str, now: int) -> Decision | None:
         """A refusal if the request no longer accepts votes or execution; marks it expired when due."""
         refusal = refusals.closed_refusal(request, request_id, now)
-        if mark_expired and refusal is not None and refusal.reason is ReasonCode.APPROVAL_EXPIRED:
+        if refusal is not None and refusal.reason is ReasonCode.APPROVAL_EXPIRED:
             self._mark_expired(request)
         return refusal
 

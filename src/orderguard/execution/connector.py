@@ -56,6 +56,12 @@ class JudgedBatch:
     entries: list[AuditEntry]
 
 
+def append_many_of(audit: AuditSink) -> Callable[[list[AuditEntry]], list[int]]:
+    """The sink's ``append_many`` (one durable commit for many entries), else one ``append`` each."""
+    append_many: Callable[[list[AuditEntry]], list[int]] | None = getattr(audit, "append_many", None)
+    return append_many or (lambda entries: [audit.append(e) for e in entries])
+
+
 @dataclass(frozen=True, slots=True)
 class DropCopyRecipient:
     key_id: str
@@ -84,9 +90,7 @@ class ExecutionConnector:
         self.connector_id = connector_id
         self._verifier = verifier
         self._replay = replay
-        self._audit = audit
-        append_many: Callable[[list[AuditEntry]], list[int]] | None = getattr(audit, "append_many", None)
-        self._append_many = append_many or (lambda entries: [audit.append(e) for e in entries])
+        self._append_many = append_many_of(audit)
         self._venue = venue
         self._surveillance = surveillance
         self._drop_session = (

@@ -76,7 +76,7 @@ class SignedOrder:
 def sign_order(intent: OrderIntent, key_id: str, key: Signer) -> SignedOrder:
     """The originator (or the desk service key it acts through) signs the intent's digest."""
     canonical = intent.canonical_bytes()
-    digest = hashlib.sha256(canonical).digest()
+    digest = intent.digest()
     return SignedOrder(intent, canonical, digest, key_id, sign(key, Context.ORDER, digest))
 
 

@@ -13,7 +13,7 @@ from orderguard.api.deps import Ctx
 from orderguard.api.routes.approvals import OPEN, REJECT, VOTE, awaiting, mine, origin_of
 from orderguard.api.routes.cases import READ as READ_CASES
 from orderguard.api.routes.cases import WORK as WORK_CASES
-from orderguard.api.routes.cases import filter_alerts
+from orderguard.api.routes.cases import filter_alerts, newest_first
 from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition, StoredAlert
 from orderguard.cases.timeline import TimelineEntry
 from orderguard.domain import Role
@@ -269,6 +269,6 @@ def subject_timeline(
         suspended=subject in ctx.controls.directory.suspended,
         events=pages.slice(events[::-1]),
         pages=pages,
-        alerts=sorted(alerts, key=lambda s: (-s.alert.ts, s.alert.alert_id)),
+        alerts=sorted(alerts, key=newest_first),
         case_ids=sorted({s.case_id for s in alerts}),
     )

@@ -27,7 +27,7 @@ here), never sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from orderguard.config import FirmConfig
-from orderguard.domain import AuditEntry, AuditSink, Decision, Role
+from orderguard.domain import AuditSink, Decision, Role
 from orderguard.execution import (
     ConnectorPolicy,
     ConnectorResult,
@@ -60,7 +60,7 @@ from orderguard.execution import (
 )
 from orderguard.execution._combine import Combiner
 from orderguard.execution.attestation import AttestedOrder, attest_encoded
-from orderguard.execution.connector import JudgedBatch
+from orderguard.execution.connector import JudgedBatch, append_many_of
 from orderguard.execution.connector_process import ConnectorProcess
 from orderguard.execution.envelope import SESSION_WRAP_PREFIX, seal_in_session
 from orderguard.execution.session import SessionSealer
@@ -111,9 +111,7 @@ class ExecutionPath:
         reply_timeout_s: float = 30.0,
     ) -> None:
         self.directory = KeyDirectory()
-        self._audit = audit
-        append_many: Callable[[list[AuditEntry]], list[int]] | None = getattr(audit, "append_many", None)
-        self._append_many = append_many or (lambda entries: [audit.append(e) for e in entries])
+        self._append_many = append_many_of(audit)
         self._signing: dict[str, tuple[str, Ed25519PrivateKey]] = {}
         self._approval: dict[str, tuple[str, Ed25519PrivateKey]] = {}
         for principal in firm.principals:

@@ -12,6 +12,7 @@ from orderguard.config import BusinessHours, FirmConfig
 from orderguard.domain.events import Event, EventKind, parse_ts
 from orderguard.surveillance.context import SurveillanceContext
 from orderguard.surveillance.detectors.after_hours_access import AfterHoursAccess
+from orderguard.surveillance.registry import build_detectors
 from orderguard.surveillance.stream import SNAPSHOT_MAGIC, SnapshotError, StreamEngine
 
 MINUTE = 60 * 1_000_000_000
@@ -67,3 +68,9 @@ class TestSnapshotVersion:
         old = engine.snapshot().replace(SNAPSHOT_MAGIC, b"orderguard-stream-snapshot-v1\n", 1)
         with pytest.raises(SnapshotError, match="bad header"):
             StreamEngine(firm).restore(old)
+
+
+def test_each_detector_handles_exactly_the_kinds_it_declares(firm: FirmConfig) -> None:
+    """``kinds`` (documented) and the ``stream_handlers`` keys (what the engine dispatches on) agree."""
+    for found in build_detectors(SurveillanceContext.from_config(firm)):
+        assert set(found.stream_handlers()) == found.kinds, found.rule
