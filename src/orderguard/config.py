@@ -159,6 +159,16 @@ class BulkExportConfig(_Strict):
     action: str = "alert_security"
 
 
+class StructuringConfig(_Strict):
+    """Orders split below the four-eyes threshold; the threshold itself is [controls] large_order_notional."""
+
+    enabled: bool = True
+    min_orders: int = Field(3, ge=2)
+    window_seconds: float = Field(600.0, gt=0)
+    severity: str = "high"
+    action: str = "alert_compliance"
+
+
 class DetectorsConfig(_Strict):
     front_running: FrontRunningConfig = FrontRunningConfig()
     copy_trading: CopyTradingConfig = CopyTradingConfig()
@@ -168,6 +178,7 @@ class DetectorsConfig(_Strict):
     unusual_route: UnusualRouteConfig = UnusualRouteConfig()
     query_volume: QueryVolumeConfig = QueryVolumeConfig()
     bulk_export: BulkExportConfig = BulkExportConfig()
+    structuring: StructuringConfig = StructuringConfig()
     rules_file: Path | None = None
 
 
@@ -181,6 +192,10 @@ class ControlsConfig(_Strict):
     restricted_symbols: tuple[str, ...] = ()
     related_instruments: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     sod_conflicts: tuple[Annotated[tuple[Role, ...], Field(min_length=2)], ...] = ()
+    # Reference prices (docs/controls.md): older than this a stored price no longer vouches for a sell,
+    # and a sell of more than unpriced_sell_max_qty with no fresh price or firm-file floor needs approval.
+    reference_max_age_seconds: float = Field(86_400.0, gt=0)
+    unpriced_sell_max_qty: float = Field(100_000.0, ge=0)
 
 
 class NotificationsConfig(_Strict):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from orderguard.domain.events import EventKind
+from orderguard.sim._bursts import BurstLimit, limit_prices, spread_bursts
 from orderguard.sim._market import MINUTE, NS, DayClock, PricePaths
 from orderguard.sim._parts import Part
 from orderguard.sim.population import Population
@@ -66,20 +67,37 @@ def generate_orders(
     clock: DayClock,
     prices: PricePaths,
     venues: int,
+    burst_limit: BurstLimit | None = None,
 ) -> tuple[list[Part], OrderBook]:
-    """Client orders, executions, cancels and route changes, with the book of when each order worked."""
+    """Client orders, executions, cancels and route changes, with the book of when each order worked.
+
+    With ``burst_limit``, no trader's orders in a symbol form a structuring burst (sim/_bursts.py).
+    """
     n_symbols = len(weights)
     activity = rng.lognormal(0.0, 1.0, pop.client_count)
     account = rng.choice(pop.client_count, orders, p=activity / activity.sum())
     trader = pop.coverage[account]
     symbol = rng.choice(n_symbols, orders, p=weights)
     side_of = rng.integers(0, 2, (len(pop.employees), n_symbols), dtype=np.int8)
-    side = side_of[trader, symbol].astype(np.int64)
     span = clock.close_ns - clock.open_ns - 15 * MINUTE
     start = clock.open_ns + NS + (rng.beta(0.55, 0.55, orders) * span).astype(np.int64)
     qty = 100.0 * np.minimum(np.ceil(rng.lognormal(1.0, 1.1, orders)), 500)
-    mid = prices.at(symbol, start)
-    limit = np.round(mid * (1 + np.where(side == 0, 1, -1) * rng.uniform(0, 0.003, orders)), 2)
+    spread = rng.uniform(0, 0.003, orders)
+    if burst_limit is None:
+        side = side_of[trader, symbol].astype(np.int64)
+        limit = limit_prices(prices.at(symbol, start), side, spread)
+    else:
+        symbol, side, limit = spread_bursts(
+            burst_limit,
+            start=start,
+            trader=trader,
+            owner=pop.client_owner[account],
+            symbol=symbol,
+            qty=qty,
+            spread=spread,
+            side_of=side_of,
+            prices=prices,
+        )
     order_venue = rng.integers(0, venues, orders)
 
     cancelled = np.zeros(orders, dtype=bool)

@@ -63,7 +63,16 @@ class Planter:
         return event.event_id
 
     def order(
-        self, ts: int, actor: str, oid: str, symbol: str, *, side: str, qty: float, account: str
+        self,
+        ts: int,
+        actor: str,
+        oid: str,
+        symbol: str,
+        *,
+        side: str,
+        qty: float,
+        account: str,
+        price: float | None = 50.0,
     ) -> str:
         self.handlers[oid] = actor
         return self.add(
@@ -74,7 +83,7 @@ class Planter:
             symbol=symbol,
             side=side,
             qty=qty,
-            price=50.0,
+            price=price,
             venue="XNYS",
             order_id=oid,
         )

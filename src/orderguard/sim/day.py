@@ -13,6 +13,7 @@ from orderguard.config import FirmConfig
 from orderguard.domain.events import EventKind, Side
 from orderguard.ingest.schema import EVENT_SCHEMA, TS_TYPE
 from orderguard.sim import _activity, _market
+from orderguard.sim._bursts import BurstLimit
 from orderguard.sim._orders import generate_orders
 from orderguard.sim._parts import Part
 from orderguard.sim.population import Population
@@ -80,6 +81,7 @@ def generate_day(*, events: int, seed: int, date: dt.date, firm: FirmConfig) -> 
         clock=clock,
         prices=prices,
         venues=len(venues),
+        burst_limit=BurstLimit.of(firm),
     )
     n_logins = counts[EventKind.LOGIN]
     parts += [

@@ -131,6 +131,7 @@ class Population:
     personal_owner: (
         np.ndarray
     )  # employee index owning each personal account (parallel to accounts[client_count:])
+    client_owner: np.ndarray  # beneficial-owner index of each client account (accounts of one owner share it)
 
     @classmethod
     def of(cls, firm: FirmConfig) -> Population:
@@ -162,6 +163,7 @@ class Population:
             if account_desk[i] < 0:
                 account_desk[i] = desk_index[str(firm.principals[coverage[i]].desk)]
         personal = [(a, index[p.id]) for p in firm.principals for a in p.personal_accounts]
+        owner_index = {owner: i for i, owner in enumerate(group_trader)}
         back_roles = {Role.ANALYST, Role.SUPPORT, Role.ADMIN, Role.COMPLIANCE}
         return cls(
             employees=employees,
@@ -179,4 +181,7 @@ class Population:
                 [i for i, p in enumerate(firm.principals) if back_roles & set(p.roles)], dtype=np.int64
             ),
             personal_owner=np.array([owner for _, owner in personal], dtype=np.int64),
+            client_owner=np.array(
+                [owner_index[c.beneficial_owner or c.owner] for c in clients], dtype=np.int64
+            ),
         )

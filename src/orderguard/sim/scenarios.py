@@ -12,6 +12,7 @@ base day, so planted events cannot meet base events by accident.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import pyarrow as pa
 from orderguard.domain.events import EventKind
 from orderguard.sim._planter import SECOND, PlantedDay, Planter, planted_firm
 from orderguard.sim.day import SimDay
+
+Planned = tuple[int, str, float, str]  # a planted order: (seconds after the start, side, qty, account)
 
 __all__ = [
     "PlantedDay",
@@ -57,6 +60,7 @@ def plant(day: SimDay) -> PlantedDay:
     _personal_and_route(p)
     _after_hours(p)
     _volume(p)
+    _structuring(p)
     return p.result(planted_firm(day.firm))
 
 
@@ -178,6 +182,49 @@ def _volume(p: Planter) -> None:
     p.label("bulk_export", "bulk_export", export)
     habitual_export = p.add(EventKind.DATA_EXPORT, p.at(16, 30), "walt", records=4_000)
     p.label("bulk_export_near_miss_habitual", "bulk_export", habitual_export, expect="none")
+
+
+def _structuring(p: Planter) -> None:
+    """bob's orders at 50.0 a share against the example firm's four-eyes threshold of 1,000,000."""
+    pension, hedge1, hedge2 = "C-PENSION-1", "C-HEDGE-1", "C-HEDGE-2"
+
+    def orders(symbol: str, start: int, plan: Sequence[Planned], price: float | None = 50.0) -> list[str]:
+        return [
+            p.order(
+                start + s * SECOND,
+                "bob",
+                f"{symbol}-{n}",
+                symbol,
+                side=side,
+                qty=qty,
+                account=acct,
+                price=price,
+            )
+            for n, (s, side, qty, acct) in enumerate(plan, start=1)
+        ]
+
+    # 1.2 M split in four of 300 k, two minutes apart: the fourth order takes the sum above 1 M.
+    # A fifth order continues the same burst: no second alert.
+    split = orders("ZZSTA", p.at(15, 0), [(120 * n, "buy", 6_000, pension) for n in range(5)])
+    p.label("structuring_split_in_four", "structuring", split[3], *split[:4])
+    # One owner's two accounts (Quartz Holdings): 3 sells of 350 k.
+    accounts = (hedge1, hedge2, hedge1)
+    split = orders("ZZSTB", p.at(15, 15), [(60 * n, "sell", 7_000, accounts[n]) for n in range(3)])
+    p.label("structuring_across_one_owners_accounts", "structuring", split[2], *split)
+    # Near misses: two orders only; exactly 1 M in three; the third order 601 s after the first;
+    # a sell between two buys; a large order (approved) beside two small ones; orders without a price.
+    near: dict[str, list[Planned]] = {
+        "ZZSTC": [(0, "buy", 12_000, pension), (60, "buy", 12_000, pension)],
+        "ZZSTD": [(0, "buy", 6_000, pension), (60, "buy", 6_000, pension), (120, "buy", 8_000, pension)],
+        "ZZSTE": [(0, "buy", 8_000, pension), (300, "buy", 8_000, pension), (601, "buy", 8_000, pension)],
+        "ZZSTF": [(0, "buy", 8_000, pension), (60, "sell", 8_000, pension), (120, "buy", 8_000, pension)],
+        "ZZSTG": [(0, "buy", 30_000, pension), (60, "buy", 2_000, pension), (120, "buy", 2_000, pension)],
+    }
+    for n, (symbol, plan) in enumerate(near.items()):
+        ids = orders(symbol, p.at(15, 30 + 5 * n), plan)
+        p.label(f"structuring_near_miss_{symbol}", "structuring", ids[-1], *ids, expect="none")
+    ids = orders("ZZSTH", p.at(16, 0), [(60 * n, "buy", 8_000, pension) for n in range(3)], price=None)
+    p.label("structuring_near_miss_no_price", "structuring", ids[-1], *ids, expect="none")
 
 
 def previous_business_day(day: SimDay) -> dt.date:

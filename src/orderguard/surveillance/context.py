@@ -57,6 +57,9 @@ class SurveillanceContext:
     hours_end_ns: int
     weekdays: frozenset[int]
     peer_groups: dict[str, str] = field(default_factory=dict)
+    # The four-eyes threshold ([controls] large_order_notional) and [reference_prices]: structuring's inputs.
+    large_order_notional: float = 1_000_000.0
+    reference_prices: dict[str, float] = field(default_factory=dict)
     _offsets: dict[int, int] = field(default_factory=dict, repr=False)
     # side -> symbol -> (family, side value): one shared key tuple per instrument and side.
     _family_sides: dict[Side, dict[str, tuple[str, str]]] = field(
@@ -83,6 +86,8 @@ class SurveillanceContext:
             + hours.end.microsecond * 1000,
             weekdays=frozenset(hours.weekdays),
             peer_groups={p.id: "+".join(sorted(r.value for r in p.roles)) for p in firm.principals},
+            large_order_notional=firm.controls.large_order_notional,
+            reference_prices={s: float(p) for s, p in firm.reference_prices.items()},
         )
 
     def family(self, symbol: str) -> str:

@@ -12,6 +12,7 @@ from orderguard.surveillance.detectors.copy_trading import CopyTrading
 from orderguard.surveillance.detectors.front_running import FrontRunning
 from orderguard.surveillance.detectors.large_personal_trade import LargePersonalTrade
 from orderguard.surveillance.detectors.query_volume import QueryVolume
+from orderguard.surveillance.detectors.structuring import Structuring
 from orderguard.surveillance.detectors.unusual_route import UnusualRoute
 from orderguard.surveillance.detectors.wash_trading import WashTrading
 
@@ -24,6 +25,7 @@ DETECTORS: Final[tuple[type[Detector], ...]] = (
     UnusualRoute,
     QueryVolume,
     BulkExport,
+    Structuring,
 )
 RULES: Final = tuple(d.rule for d in DETECTORS)
 

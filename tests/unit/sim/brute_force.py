@@ -29,6 +29,7 @@ def findings(table: pa.Table, firm: FirmConfig) -> dict[str, list[str]]:
     _personal_trading(c, result)
     _wash_trading(c, firm, result)
     _access(c, firm, result)
+    _structuring(c, firm, result)
     return dict(result)
 
 
@@ -118,3 +119,21 @@ def _access(c: Columns, firm: FirmConfig, result: Findings) -> None:
     for i in np.flatnonzero(kind == "data_export"):
         if c["records"][i] > 1000:
             result["bulk_export"].append(c["event_id"][i])
+
+
+def _structuring(c: Columns, firm: FirmConfig, result: Findings) -> None:
+    """Three or more orders of one trader, client and instrument side, each at most the four-eyes
+    threshold, within 600 s and above it together (the simulated day repeats no order id)."""
+    threshold = firm.controls.large_order_notional
+    owner = {a: acc.beneficial_owner for a, acc in firm.accounts().items()}
+    keyed: dict[tuple[str, str, str, str], list[tuple[int, float, str]]] = defaultdict(list)
+    for i in np.flatnonzero(c["kind"] == "client_order"):
+        notional = float(c["qty"][i]) * float(c["price"][i])
+        if notional <= threshold:
+            key = (c["actor"][i], owner.get(c["account"][i], c["account"][i]), c["symbol"][i], c["side"][i])
+            keyed[key].append((int(c["t"][i]), notional, c["event_id"][i]))
+    for orders in keyed.values():
+        for t, _, event_id in orders:
+            window = [v for u, v, _ in orders if t - 600 * NS <= u <= t]
+            if len(window) >= 3 and sum(window) > threshold:
+                result["structuring"].append(event_id)

@@ -48,7 +48,7 @@ class TestClean:
         assert findings(day.table, day.firm) == {}
 
     def test_brute_force_checker_can_fail(self, day: SimDay) -> None:
-        """The checker does see a planted large personal trade and an after-hours view (it is not vacuous)."""
+        """The checker sees a planted large personal trade, after-hours view and split order (not vacuous)."""
         ts_type = EVENT_SCHEMA.field("ts").type
         trades = _of(day, "personal_trade").slice(0, 1)
         big = trades.set_column(8, "qty", pa.array([1e6])).set_column(1, "event_id", pa.array(["planted-1"]))
@@ -69,13 +69,20 @@ class TestClean:
         for name in ("symbol", "side"):
             ahead = ahead.set_column(ahead.schema.get_field_index(name), name, order.column(name))
         ahead = ahead.set_column(8, "qty", pa.array([1.0]))
-        planted = [big, late, mirror, ahead]
+        split = pa.concat_tables([order] * 3)
+        split = split.set_column(1, "event_id", pa.array(["planted-5", "planted-6", "planted-7"]))
+        each = 400_000 / float(order.column("price")[0].as_py())  # three orders of 400,000
+        split = split.set_column(8, "qty", pa.array([each] * 3))
+        split = split.set_column(2, "ts", pa.array([order.column("ts")[0].as_py() + k for k in range(3)]))
+        split = split.set_column(2, "ts", split.column("ts").cast(ts_type))
+        planted = [big, late, mirror, ahead, split]
         found = findings(pa.concat_tables([day.table, *planted]), day.firm)
         assert found["large_personal_trade"] == ["planted-1"]
         assert found["after_hours"] == ["planted-2"]
         assert len(found["wash_trading"]) == 1
         assert "planted-3" in found["wash_trading"][0]
         assert found["front_running"][0].startswith("planted-4")
+        assert "planted-7" in found["structuring"]
 
     @pytest.mark.parametrize("seed", [1, 2])
     def test_other_seeds_are_clean(self, big_firm: FirmConfig, seed: int) -> None:

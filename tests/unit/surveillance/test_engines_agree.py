@@ -109,3 +109,57 @@ class TestEnginesAgree:
         second.restore(first.snapshot())
         alerts += [a for e in events[cut:] for a in second.observe(e)]
         assert as_records(alerts) == as_records(stream_alerts(firm, events))
+
+
+# structuring: client orders of 100,000 to 1,000,100 against the 1,000,000 threshold, steps at the
+# 600 s window's edges, repeated order ids (amends), one owner's two accounts, orders without a price.
+ORDER_STEPS_S = (0, 0, 0, 1, 299, 300, 599, 600, 601)
+ORDER_QTYS = (1000.0, 3000.0, 3333.0, 3334.0, 4000.0, 10000.0, 10001.0)
+
+
+@st.composite
+def order_streams(draw: st.DrawFn) -> list[Event]:
+    count = draw(st.integers(min_value=1, max_value=30))
+    ts = BASE
+    events = []
+    for n in range(1, count + 1):
+        ts += draw(st.sampled_from(ORDER_STEPS_S)) * SECOND + draw(st.sampled_from((0, 0, 1)))
+        events.append(
+            Event(
+                event_id=f"e{n}",
+                ts=ts,
+                kind=EventKind.CLIENT_ORDER,
+                actor=draw(st.sampled_from(("bob", "bob", "alice"))),
+                seq=n,
+                account=draw(st.sampled_from(CLIENT_ACCOUNTS)),
+                symbol=draw(st.sampled_from(("AAPL", "AAPL", "MSFT"))),
+                side=draw(st.sampled_from((Side.BUY, Side.BUY, Side.SELL))),
+                qty=draw(st.sampled_from(ORDER_QTYS)),
+                price=draw(st.sampled_from((100.0, 100.0, 99.99, None))),
+                venue="XNYS",
+                order_id=draw(st.sampled_from(MANY_IDS)),
+            )
+        )
+    return events
+
+
+class TestStructuringEnginesAgree:
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(events=order_streams())
+    def test_same_alerts(self, firm: FirmConfig, events: list[Event]) -> None:
+        """On bursts of client orders around the threshold and window edges, both engines alert alike."""
+        priced = firm.model_copy(update={"reference_prices": {"AAPL": 100.0}})
+        for config in (firm, priced):
+            batched = batch_alerts(config, events, rules=("structuring",))
+            assert as_records(batched) == as_records(stream_alerts(config, events, rules=("structuring",)))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(events=order_streams(), cut=st.integers(min_value=0, max_value=30))
+    def test_restart_from_snapshot(self, firm: FirmConfig, events: list[Event], cut: int) -> None:
+        """A structuring stream restored from a snapshot at any event alerts as if never stopped."""
+        first = StreamEngine(firm, rules=("structuring",))
+        alerts = [a for e in events[:cut] for a in first.observe(e)]
+        second = StreamEngine(firm, rules=("structuring",))
+        second.restore(first.snapshot())
+        alerts += [a for e in events[cut:] for a in second.observe(e)]
+        assert as_records(alerts) == as_records(stream_alerts(firm, events, rules=("structuring",)))

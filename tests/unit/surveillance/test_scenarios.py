@@ -57,6 +57,14 @@ class TestPlantedScenarios:
             "query_volume_near_miss_habitual",
         } <= names
 
+    def test_structuring_alerts_only_on_planted_bursts(self, planted: tuple[PlantedDay, PlantedDay]) -> None:
+        """The base days hold no burst by construction: structuring alerts are the planted ones only."""
+        history, labelled = planted
+        table = pa.concat_tables([history.table, labelled.table])
+        alerts = BatchEngine(labelled.firm, rules=("structuring",)).scan(table)
+        [q] = score(alerts, list(labelled.labels), ("structuring",))
+        assert (q.labelled, q.found, q.alerts, q.true_alerts, q.near_misses) == (2, 2, 2, 2, 6)
+
     def test_stream_agrees_on_the_planted_days(self, planted: tuple[PlantedDay, PlantedDay]) -> None:
         """The stream engine gives the batch engine's alerts on the two planted days."""
         history, labelled = planted

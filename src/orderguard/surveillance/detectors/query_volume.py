@@ -32,6 +32,7 @@ from orderguard.surveillance.columns import (
 )
 from orderguard.surveillance.context import HOUR_NS, median, seconds_to_ns
 from orderguard.surveillance.detector import NO_ALERTS, Detector, StreamHandler
+from orderguard.surveillance.detectors._hourly_baselines import hourly_baselines
 from orderguard.surveillance.detectors.wording import counted
 
 SWEEP_WINDOWS: Final = 4
@@ -193,56 +194,6 @@ class QueryVolume(Detector):
         )
 
     # -- batch --------------------------------------------------------------
-    def _baselines(
-        self, names: list[str], actor: I64, bucket: I64, records: I64
-    ) -> tuple[F64, I64, list[tuple[float | None, bool]]]:
-        """Per view: threshold and (actor, hour) key; per key: (baseline, own) as the stream has them."""
-        span = int(bucket.max() - bucket.min()) + 1 if len(bucket) else 1
-        key = actor * span + (bucket - (bucket.min() if len(bucket) else 0))
-        keys, inverse = dense_unique(key)
-        totals = np.bincount(inverse.reshape(-1), weights=records, minlength=len(keys)).astype(np.float64)
-        k_actor, k_bucket = keys // span, keys % span
-        baselines: list[float | None] = [None] * len(keys)
-        start = 0
-        for i in range(len(keys)):
-            if i and k_actor[i] != k_actor[i - 1]:
-                start = i
-            lo = start
-            while lo < i and k_bucket[lo] < k_bucket[i] - self.history_buckets:
-                lo += 1
-            start = lo
-            if lo < i:
-                baselines[i] = median([int(t) for t in totals[lo:i]])
-        group_codes: dict[str, int] = {}
-        k_group = np.array(
-            [
-                group_codes.setdefault(self.ctx.peer_group(names[a]), len(group_codes))
-                for a in k_actor.tolist()
-            ],
-            dtype=np.int64,
-        )
-        peers = self._peer_medians(k_group, k_bucket, totals)
-        chosen = [
-            (b, True) if b is not None else (peers[(int(k_group[i]), int(k_bucket[i]))], False)
-            for i, b in enumerate(baselines)
-        ]
-        limits = np.array([self.threshold(b) for b, _ in chosen], dtype=np.float64)
-        inv = inverse.reshape(-1).astype(np.int64)
-        return limits[inv], inv, chosen
-
-    def _peer_medians(self, k_group: I64, k_bucket: I64, totals: F64) -> dict[tuple[int, int], float | None]:
-        """Per (peer group, bucket): the median of the group's totals in earlier buckets of the span."""
-        result: dict[tuple[int, int], float | None] = {}
-        for group in np.unique(k_group).tolist():
-            mine = k_group == group
-            order = np.argsort(k_bucket[mine], kind="stable")
-            buckets, values = k_bucket[mine][order], totals[mine][order]
-            for b in np.unique(buckets).tolist():
-                lo = int(np.searchsorted(buckets, b - self.history_buckets, side="left"))
-                hi = int(np.searchsorted(buckets, b, side="left"))
-                result[(group, b)] = median([int(t) for t in values[lo:hi]]) if hi > lo else None
-        return result
-
     def scan(self, day: DayColumns) -> list[Alert]:
         actor = day.coded("actor").codes
         account_col = day.coded("account")
@@ -252,7 +203,15 @@ class QueryVolume(Detector):
         pos, records = views[keep], view_records[keep]
         names = day.coded("actor").values
         viewer = actor[pos].astype(np.int64)  # int64 before combining codes into (actor, account) keys
-        limits, hour_key, baselines = self._baselines(names, viewer, day.ts[pos] // HOUR_NS, records)
+        limits, hour_key, baselines = hourly_baselines(
+            names,
+            viewer,
+            day.ts[pos] // HOUR_NS,
+            records,
+            history_buckets=self.history_buckets,
+            peer_group=self.ctx.peer_group,
+            threshold=self.threshold,
+        )
         alerts: list[Alert] = []
         n_accounts = len(account_col) + 1
         account = account_col.codes[pos]
