@@ -93,8 +93,15 @@ class TestOrdersThatStillPass:
         result = submit(world, "alice", world.fresh(DUMP, side="buy"))
         assert result["accepted"], result
 
-    def test_without_any_reference_the_sell_passes_and_says_so(self, world: World) -> None:
-        """A symbol with no reference keeps the limit's notional; the decision says none was available."""
-        result = submit(world, "alice", world.fresh(DUMP, symbol="NVDA"))
+    def test_without_any_reference_a_sell_under_the_cap_passes_and_says_so(self, world: World) -> None:
+        """A symbol with no reference keeps the limit's notional under the unpriced cap, and says so."""
+        result = submit(world, "alice", world.fresh(DUMP, symbol="NVDA", qty=50_000))
         assert result["accepted"], result
         assert "no reference price was available for NVDA" in result["decision"]["message"]
+
+
+class TestUnpricedSells:
+    def test_without_any_reference_the_dump_needs_approval(self, world: World) -> None:
+        """9,000,000 NVDA (no market price anywhere) at 0.10 is above the unpriced cap: needs approval."""
+        result = refused(world, world.fresh(DUMP, symbol="NVDA"))
+        assert "no fresh reference price needs large-order approval" in result["decision"]["message"]

@@ -1,4 +1,4 @@
-"""CLI commands: controls (``policy test``, ``deploy check``, ``approvals list``)."""
+"""CLI commands: controls (``policy test``, ``deploy check``, ``approvals list``; ``controls`` group)."""
 
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")
     app.add_typer(deploy_app, name="deploy")
     app.add_typer(approvals_app, name="approvals")
+    from orderguard.cli import reference_prices  # the ``controls reference-prices`` group
+
+    reference_prices.register(app)
 
 
 @policy_app.command("test")

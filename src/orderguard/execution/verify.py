@@ -193,7 +193,7 @@ class EnvelopeVerifier:
             return _deny(reason, f"the controls refused order {intent.order_id} ({entry.reason.value})")
         if intent.venue not in self._policy.approved_venues:
             return _deny(ReasonCode.VENUE_NOT_APPROVED, f"venue {intent.venue} is not on the approved list")
-        if self._policy.is_large(intent.notional):
+        if self._policy.needs_quorum(intent, now_ns):  # a SELL at max(limit, the connector's reference)
             problem = self._check_quorum(intent, digest, entry.approvals, attestation.issued_ns, now_ns)
             if problem is not None:
                 return problem
@@ -250,10 +250,15 @@ class EnvelopeVerifier:
             approvers.add(approval.approver)
         quorum = self._policy.large_order_quorum
         if len(approvers) < quorum:
+            notional, unpriced = self._policy.control_notional(intent, now_ns)
+            why = (
+                "is a sell above the unpriced quantity cap with no fresh reference price"
+                if unpriced
+                else f"has notional {canonical_decimal(notional)} above "
+                f"{canonical_decimal(self._policy.large_order_notional)}"
+            )
             message = (
-                f"order {intent.order_id} has notional {canonical_decimal(intent.notional)} above "
-                f"{canonical_decimal(self._policy.large_order_notional)}: needs {quorum} distinct approvers, "
-                f"has {len(approvers)}"
+                f"order {intent.order_id} {why}: needs {quorum} distinct approvers, has {len(approvers)}"
             )
             return _deny(ReasonCode.APPROVAL_REQUIRED, message)
         return None

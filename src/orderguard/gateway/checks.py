@@ -15,15 +15,23 @@ from orderguard.approvals.engine import ApprovalEngine
 from orderguard.approvals.model import ApprovalRequest, SensitiveAction, canonical_digest
 from orderguard.config import FirmConfig
 from orderguard.domain import Account, AccountType, Decision, ReasonCode, Side
+from orderguard.gateway.control_notional import ControlNotional, ReferenceRule
 from orderguard.gateway.orders import OrderTicket
 from orderguard.gateway.preclearance import PreClearance
-from orderguard.gateway.reference_prices import ControlNotional, ReferencePrices, control_notional
+from orderguard.gateway.reference_prices import NS_PER_SECOND, ReferencePrices, ReferenceStore
 from orderguard.gateway.venues import VenueAllowlist
 from orderguard.policy.authorizer import AuthzDecision, CedarAuthorizer
 from orderguard.policy.context import BusinessHoursClock, order_context
 from orderguard.policy.directory import RoleDirectory
 
-NOTIONAL_KEYS = ("control_notional", "control_price", "reference_price", "reference_source")
+NOTIONAL_KEYS = (
+    "control_notional",
+    "control_price",
+    "reference_price",
+    "reference_source",
+    "reference_fresh",
+)
+_REMEMBERED = 1024  # orders whose control notional is remembered (one order asks up to three times)
 _LATER_STEPS = frozenset({ReasonCode.APPROVAL_REQUIRED, ReasonCode.VENUE_NOT_APPROVED})
 
 
@@ -59,9 +67,17 @@ class OrderControls:
         approvals: ApprovalEngine,
         venues: VenueAllowlist,
         preclearance: PreClearance,
+        reference_store: ReferenceStore | None = None,
     ) -> None:
         self.large_notional = config.controls.large_order_notional
-        self.reference_prices = ReferencePrices(config.reference_prices)
+        rule = ReferenceRule(
+            int(config.controls.reference_max_age_seconds * NS_PER_SECOND),
+            config.controls.unpriced_sell_max_qty,
+        )
+        self.reference_prices = ReferencePrices(config.reference_prices, store=reference_store, rule=rule)
+        # The order desk, the web page and the check each ask for an order's notional: it is worked
+        # out once per order (the same ticket object), so all three see the same answer.
+        self._notionals: dict[str, tuple[OrderTicket, ControlNotional]] = {}
         self.accounts = config.accounts()
         self.directory = directory
         self.authorizer = authorizer
@@ -81,7 +97,7 @@ class OrderControls:
                 )
             )
         basis = self.notional_of(order)
-        large = basis.notional > self.large_notional
+        large = self._large(basis)
         approval: Decision | None = None
         request: ApprovalRequest | None = None
         if large:
@@ -114,12 +130,27 @@ class OrderControls:
         return CheckResult(decision, account, request, basis)
 
     def notional_of(self, order: OrderTicket) -> ControlNotional:
-        """The notional the large-order threshold uses (see gateway/reference_prices.py)."""
-        return control_notional(order, self.reference_prices.get(order.symbol))
+        """The notional the large-order threshold uses (see gateway/reference_prices.py), worked out
+        once per order: asked again for the same ticket, the first answer is returned."""
+        remembered = self._notionals.get(order.order_id)
+        if remembered is not None and remembered[0] is order:
+            return remembered[1]
+        basis = self.reference_prices.assess(order)
+        notionals = self._notionals
+        if len(notionals) >= _REMEMBERED:
+            # Dropped all at once (popping the oldest one by one makes a dict's iteration crawl over
+            # deleted slots); an order in flight then works its notional out again.
+            notionals.clear()
+        notionals[order.order_id] = (order, basis)
+        return basis
 
     def is_large(self, order: OrderTicket) -> bool:
-        """True if ``order`` needs large-order approval (notional on the price the trader does not choose)."""
-        return self.notional_of(order).notional > self.large_notional
+        """True if ``order`` needs large-order approval: its notional on the price the trader does not
+        choose is above the threshold, or it is a sell too big to go without a fresh reference."""
+        return self._large(self.notional_of(order))
+
+    def _large(self, basis: ControlNotional) -> bool:
+        return basis.unpriced_large or basis.notional > self.large_notional
 
     def approval_content(self, order: OrderTicket) -> dict[str, object]:
         """What a new large-order request carries: the order and, for a SELL, the notional and the

@@ -4,7 +4,8 @@ Callers (the order intake, the API, the CLI, tests, benchmarks) build a ``Contro
 the firm file and an audit sink, and use its parts. Given a database (``engine=`` an Engine or
 URL of a migrated database), every piece of control state a restart must keep lives there:
 approval requests and break-glass reviews, the role and venue journals, pre-clearance requests,
-the blackout book and the holding-period positions. Without one, it is all in memory.
+the blackout book, the holding-period positions and the reference prices. Without one, it is all
+in memory.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from orderguard.gateway.gate import AlertSink, ControlsGate
 from orderguard.gateway.preclearance import PreClearance
 from orderguard.gateway.preclearance_store import PreClearanceStore
 from orderguard.gateway.reads import EventSink, OrderViews
+from orderguard.gateway.reference_store import SqlReferenceStore
 from orderguard.gateway.sql_state import SqlPreClearanceStore, SqlVenueJournal
 from orderguard.gateway.venue_journal import VenueJournal
 from orderguard.gateway.venues import VenueAllowlist
@@ -43,6 +45,7 @@ STATE_TABLES = (
     "venue_changes",
     "preclearance_requests",
     "blackout_orders",
+    "reference_prices",
 )
 
 
@@ -87,11 +90,13 @@ def build_controls(
     role_journal: RoleJournal | None = None
     venue_journal: VenueJournal | None = None
     preclearance_store: PreClearanceStore | None = None
+    reference_store: SqlReferenceStore | None = None
     if engine is not None:
         db = _state_engine(engine)
         store = store or SqlApprovalStore(db)
         role_journal, venue_journal = SqlRoleJournal(db), SqlVenueJournal(db)
         preclearance_store = SqlPreClearanceStore(db)
+        reference_store = SqlReferenceStore(db)
     directory = RoleDirectory(
         (p.to_domain() for p in config.principals),
         conflict_sets(config.controls.sod_conflicts),
@@ -112,6 +117,7 @@ def build_controls(
         approvals=approvals,
         venues=venues,
         preclearance=preclearance,
+        reference_store=reference_store,
     )
     return ControlsStack(
         config=config,

@@ -5,12 +5,8 @@ from __future__ import annotations
 from orderguard.approvals.model import SensitiveAction
 from orderguard.config import FirmConfig
 from orderguard.domain import Event, EventKind, ReasonCode, Side
-from orderguard.gateway.reference_prices import (
-    FIRM_FILE,
-    ReferencePrice,
-    ReferencePrices,
-    control_notional,
-)
+from orderguard.gateway.control_notional import control_notional
+from orderguard.gateway.reference_prices import FIRM_FILE, ReferencePrice, ReferencePrices
 from tests.controls_support import T0, make_stack, order
 
 # The finding's attack: 9,000,000 shares at a 0.10 limit is 900,000 on the limit, ~1.7bn at the market.
@@ -97,18 +93,27 @@ class TestThresholdInTheControls:
         assert decision.reason is ReasonCode.APPROVAL_REQUIRED
         assert "uses reference price 190" in decision.message
 
-    def test_without_a_reference_the_dump_passes_and_says_why(self, firm: FirmConfig) -> None:
-        """No reference at all keeps the limit's notional (residual risk) and the message says so."""
+    def test_without_a_reference_the_dump_needs_approval_as_unpriced(self, firm: FirmConfig) -> None:
+        """No reference at all: 9,000,000 shares is above the unpriced quantity cap, so it needs approval."""
         s, audit, _ = make_stack(firm)
         result = s.gate.submit(DUMP)
-        assert result.go
+        assert result.decision.reason is ReasonCode.APPROVAL_REQUIRED
         assert "no reference price was available" in result.decision.message
+        assert "with no fresh reference price needs large-order approval" in result.decision.message
         after = audit.entries[result.audit_index].after
         assert isinstance(after, dict)
         basis = after["notional_basis"]
         assert isinstance(basis, dict)
         assert basis["reference_price"] is None
+        assert basis["reference_fresh"] is False
         assert basis["control_notional"] == 900_000.0
+
+    def test_without_a_reference_a_sell_under_the_cap_passes_and_says_why(self, firm: FirmConfig) -> None:
+        """A sell at or under the unpriced cap keeps its limit's notional (residual risk), and says so."""
+        s, _, _ = make_stack(firm)
+        result = s.gate.submit(order("SMALL-1", side=Side.SELL, qty=100_000, price=0.10))
+        assert result.go, result.decision
+        assert "no reference price was available" in result.decision.message
 
     def test_an_approved_dump_goes_and_the_request_shows_the_reference(self, firm: FirmConfig) -> None:
         """A request opened with the controls' content carries the notional used; approved, the sell goes."""
@@ -126,9 +131,11 @@ class TestThresholdInTheControls:
         assert audit.entries[result.audit_index].after["approval"]["request_id"] == request.id  # type: ignore[index]
 
     def test_is_large_agrees_with_the_gate(self, firm: FirmConfig) -> None:
-        """``is_large`` (used by the order desk) is true for the dump only once a reference is known."""
+        """``is_large`` (the order desk's) is true for a sell under the unpriced cap once priced higher."""
         s, _, _ = make_stack(firm)
-        assert not s.controls.is_large(DUMP)
+        under_cap = order("UNDER-1", side=Side.SELL, qty=50_000, price=0.10)
+        assert not s.controls.is_large(under_cap)
         s.controls.reference_prices.observe("AAPL", 190.0, T0)
+        assert s.controls.is_large(order("UNDER-2", side=Side.SELL, qty=50_000, price=0.10))
         assert s.controls.is_large(DUMP)
         assert not s.controls.is_large(order(side=Side.BUY, qty=9_000_000, price=0.10))
