@@ -44,6 +44,7 @@ from orderguard.wiring.execution_path import ExecutionPath
 
 ROOT = Path(__file__).resolve().parent.parent
 _PATH, _ENVELOPE, _VERIFY = "wiring.execution_path", "execution.envelope", "execution.verify"
+_BATCH = "wiring.execution_batch"
 _SOURCE_DIGEST = "source: canonical encoding + digest (sign_orders, sign_order)"
 _SOURCE_SIGN = "source: Ed25519 signing (order batch, attestation)"
 _SEAL = "source: seal (plaintext, header, AES-GCM)"
@@ -51,12 +52,12 @@ _OPEN = "connector: decrypt + plaintext parse"
 # (label, module, attribute path): the attribute is looked up on the module, then on the class. A
 # function is wrapped where its caller looks it up (``from x import f`` binds f in the caller).
 STEPS: tuple[tuple[str, str, str], ...] = (
-    ("source: intent building (ticket to OrderIntent, Decimal, nonce)", _PATH, "ExecutionPath._intent"),
-    (_SOURCE_DIGEST, _PATH, "sign_orders"),
-    (_SOURCE_DIGEST, _PATH, "sign_order"),
+    ("source: intent building (ticket to OrderIntent, Decimal, nonce)", _PATH, "intent_of"),
+    (_SOURCE_DIGEST, _BATCH, "sign_orders"),
+    (_SOURCE_DIGEST, _BATCH, "sign_order"),
     (_SOURCE_SIGN, _ENVELOPE, "sign"),
     (_SOURCE_SIGN, "execution.attestation", "sign"),
-    ("controls: attestation entries and encoding", _PATH, "ExecutionPath._attest"),
+    ("controls: attestation entries and encoding", _PATH, "attest_batch"),
     (_SEAL, _PATH, "seal_in_session"),
     (_SEAL, _PATH, "seal"),
     ("source: envelope bytes", _ENVELOPE, "Envelope.to_bytes"),

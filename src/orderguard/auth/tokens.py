@@ -198,7 +198,10 @@ class TokenService:
             statement = statement.where(api_tokens.c.principal == principal)
         self._verified.clear()
         with self.engine.begin() as conn:
-            return conn.execute(statement.values(revoked_ns=time.time_ns())).rowcount > 0
+            revoked = conn.execute(statement.values(revoked_ns=time.time_ns())).rowcount > 0
+        # again after the commit: a check between the first clear and the commit re-cached the token
+        self._verified.clear()
+        return revoked
 
     def rotate(self, token_id: str, *, principal: str, replacement_id: str | None = None) -> str:
         """Revoke ``token_id`` and issue a replacement with the same label and lifetime, in one step."""

@@ -40,6 +40,8 @@ class ReasonCode(StrEnum):
     ATTESTATION_INVALID = "ATTESTATION_INVALID"  # present but forged, for another order, or a refusal
     CASE_CONFLICT_OF_INTEREST = "CASE_CONFLICT_OF_INTEREST"  # investigator is the subject or conflicted
     CONNECTOR_UNAVAILABLE = "CONNECTOR_UNAVAILABLE"  # the connector process is gone or answered garbage
+    SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE"  # the desk signer process is gone or answered garbage
+    SIGNER_LIMIT = "SIGNER_LIMIT"  # the desk signer's own rate or volume limit for the originator
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,7 @@ See docs/execution.md.
 
 from orderguard.execution.attestation import Attestation, AttestedOrder, attest, attest_order
 from orderguard.execution.connector import ConnectorResult, DropCopyRecipient, ExecutionConnector
-from orderguard.execution.custody import (
-    KeyCustody,
-    KeyOperation,
-    KeyOperationRefusedError,
-    KeyOperationRequest,
-)
+from orderguard.execution.custody import KeyCustody
 from orderguard.execution.dropcopy import DropCopy, DropCopyContents, open_drop_copy
 from orderguard.execution.envelope import (
     Envelope,
@@ -29,6 +24,7 @@ from orderguard.execution.envelope import (
     sign_orders,
 )
 from orderguard.execution.intent import IntentError, OrderIntent, new_nonce
+from orderguard.execution.key_requests import KeyOperation, KeyOperationRefusedError, KeyOperationRequest
 from orderguard.execution.keys import KeyDirectory, KeyPurpose, KeyRecord, key_id_for
 from orderguard.execution.keystore import FileKeyStore, KeyStore, KeyStoreError, generate_key
 from orderguard.execution.policy import ConnectorPolicy

@@ -1,7 +1,7 @@
 """The connector child's lifecycle, seen from the API process: accept it, check it, stop it, describe it.
 
-``connector_process`` starts the child and keeps the books of its batches; this module holds the
-parts about the child itself: accepting exactly one connection and checking with ``SO_PEERCRED``
+``connector_process`` keeps the books of the child's batches; this module holds the parts about the
+child itself: starting it, accepting exactly one connection and checking with ``SO_PEERCRED``
 that it comes from that child, checking its HELLO, stopping it, and describing its state (exit
 code or signal, and the tail of its stderr log) in every ``ConnectorUnavailableError``.
 """
@@ -14,7 +14,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -27,6 +27,36 @@ _PEERCRED: Final = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 class ConnectorUnavailableError(RuntimeError):
     """The connector process cannot take orders; the message names it and the fix."""
+
+
+def spawn_child(  # noqa: PLR0917 - the child's command line, in order
+    command: Sequence[str],
+    socket_path: Path,
+    firm_path: Path,
+    connector_id: str,
+    extra_args: Sequence[str],
+    log: BinaryIO,
+) -> subprocess.Popen[bytes]:
+    """Start the connector service: ``command`` plus its socket, firm file, parent pid and connector id
+    (then ``extra_args``); its output goes to ``log``."""
+    return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [
+            *command,
+            "--socket",
+            str(socket_path),
+            "--firm",
+            str(firm_path),
+            "--parent-pid",
+            str(os.getpid()),
+            "--connector-id",
+            connector_id,
+            *extra_args,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        close_fds=True,
+    )
 
 
 def accept_child(
@@ -78,16 +108,21 @@ def stop_child(process: subprocess.Popen[bytes] | None) -> None:
 
 
 def describe_child(
-    process: subprocess.Popen[bytes] | None, socket_path: Path, log: BinaryIO | None, what: str
+    process: subprocess.Popen[bytes] | None,
+    socket_path: Path,
+    log: BinaryIO | None,
+    what: str,
+    role: str = "execution connector",
 ) -> str:
-    """The message for ``what`` happened: the process, its socket, how it ended, the fix, its last words."""
+    """The message for ``what`` happened: the process, its socket, how it ended, the fix, its last words.
+    ``role`` names the child (the execution connector, or the desk signer)."""
     pid = process.pid if process is not None else -1
     code = process.poll() if process is not None else None
     exited = "" if code is None else f", killed by signal {-code}" if code < 0 else f", exit code {code}"
     return (
-        f"execution connector process {pid} (socket {socket_path}{exited}) {what}; "
-        "orders are refused until the connector runs again: restart `orderguard serve` "
-        f"(it starts a fresh connector process){_log_tail(log)}"
+        f"{role} process {pid} (socket {socket_path}{exited}) {what}; "
+        f"orders are refused until the {role} runs again: restart `orderguard serve` "
+        f"(it starts a fresh {role} process){_log_tail(log)}"
     )
 
 

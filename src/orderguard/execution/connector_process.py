@@ -7,18 +7,19 @@ directory (the child's stderr log stays open here, for its last words). The chil
 its public key (HELLO); this side answers with public key records and the drop copy recipient
 (SETUP). Batches then go ``judge`` -> ``verdicts`` -> (the caller logs
 them) -> ``commit`` -> ``results``; several may be in flight, matched by request id.
+``update_keys`` brings custody's later changes (rotation, revocation) into force in the child and
+returns only once the child has applied them.
 
 Fail closed: if the child exits, the connection ends, a frame breaks the protocol, or an answer
 takes longer than ``reply_timeout_s``, the process is stopped and every waiting and later call
 raises ``ConnectorUnavailableError`` naming the process, the socket and the fix. Accepting,
-checking, stopping and describing the child itself live in ``connector_child``.
+Starting, accepting, checking, stopping and describing the child itself live in ``connector_child``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import queue
 import shutil
 import socket
@@ -39,8 +40,10 @@ from orderguard.execution.connector_child import (
     accept_child,
     check_hello,
     describe_child,
+    spawn_child,
     stop_child,
 )
+from orderguard.execution.key_updates import KeysApplied, KeyUpdateRefusedError
 from orderguard.execution.keys import KeyRecord
 from orderguard.execution.wire import Channel, Frame, Kind, WireError, expect
 from orderguard.execution.wire_messages import entries_from_frame, results_from_frame
@@ -74,6 +77,7 @@ class ConnectorProcess:
         key_id: str | None = None,
         key_directory: Path | str | None = None,
         command: Sequence[str] | None = None,
+        reference_db: str | None = None,
     ) -> None:
         """``command`` starts the connector (default: this interpreter, ``-m`` the connector service);
         the socket, firm file, parent pid and key options are appended to it."""
@@ -85,6 +89,8 @@ class ConnectorProcess:
         self._key_args = ["--key-store", str(key_store), "--key-id", key_id or ""] if key_store else []
         if key_directory is not None:  # the connector verifies with the custodian's records, not ours
             self._key_args += ["--key-directory", str(key_directory)]
+        if reference_db is not None:  # the connector reads the stored reference prices itself
+            self._key_args += ["--reference-db", reference_db]
         self._lock = threading.Lock()
         self._pending: dict[int, PendingBatch] = {}
         self._ids = itertools.count(1)
@@ -118,23 +124,8 @@ class ConnectorProcess:
             listener.listen(1)
             listener.settimeout(0.1)
             self._log = self._log_path.open("w+b")
-            self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-                [
-                    *self._command,
-                    "--socket",
-                    str(self.socket_path),
-                    "--firm",
-                    str(self.firm_path),
-                    "--parent-pid",
-                    str(os.getpid()),
-                    "--connector-id",
-                    self.connector_id,
-                    *self._key_args,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=self._log,
-                close_fds=True,
+            self.process = spawn_child(
+                self._command, self.socket_path, self.firm_path, self.connector_id, self._key_args, self._log
             )
             sock = accept_child(listener, self.process, self._start_timeout_s, self._describe)
         except ConnectorUnavailableError as exc:
@@ -195,6 +186,26 @@ class ConnectorProcess:
         try:
             return results_from_frame(frame.meta, frame.blobs, pending.indexes)
         except WireError as exc:
+            raise self._broken(f"answered garbage ({exc})") from None
+
+    def update_keys(self, records: Sequence[KeyRecord]) -> KeysApplied:
+        """Bring ``records`` (new, rotated or revoked keys) into force in the connector; returns once
+        it has, so every batch judged after this call is judged with them. ``KeyUpdateRefusedError``
+        if the connector refused them (nothing applied; e.g. an attempt to un-revoke a key)."""
+        with self._lock:
+            self._check()
+            pending = PendingBatch(next(self._ids), 0)
+            self._pending[pending.request_id] = pending
+        try:
+            self._send(Frame(Kind.KEYS, pending.request_id, {"records": [r.to_json() for r in records]}))
+            frame = self._answer(pending, Kind.KEYS_APPLIED)
+        finally:
+            self._forget(pending)
+        try:
+            return KeysApplied.from_meta(frame.meta)
+        except KeyUpdateRefusedError:  # a refusal, not garbage: the connector keeps its keys
+            raise
+        except (TypeError, ValueError) as exc:
             raise self._broken(f"answered garbage ({exc})") from None
 
     def abort(self, pending: PendingBatch) -> None:

@@ -9,6 +9,11 @@ comes from the firm file, read here. Then, per batch: JUDGE
 (verify and claim replay; answer VERDICTS, the audit entries), COMMIT (the parent logged them
 durably at these indexes: seal drop copies, send accepted orders to the venue simulator; answer
 RESULTS) or ABORT (not logged: nothing is sent). The private key never leaves this process.
+KEYS brings custody's later changes into force before the parent goes on; ``key_updates`` says
+which changes it refuses (a revocation is final). Without ``--key-directory`` the parent may only
+narrow trust (revoke, close a window): new keys are refused, so a rotation needs the custodian's
+directory or a restart. With it the connector re-reads that directory for new keys and takes from
+the parent only changes that narrow what it already trusts.
 
 It exits when the parent closes the connection or dies (``PR_SET_PDEATHSIG`` on Linux, and the
 end of the connection everywhere), and on any frame that breaks the protocol.
@@ -31,6 +36,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from orderguard.config import ConfigError, load_config
 from orderguard.domain import AuditEntry
 from orderguard.execution.connector import DropCopyRecipient, ExecutionConnector, JudgedBatch
+from orderguard.execution.key_updates import (
+    KeyUpdateRefusedError,
+    merge_all,
+    merged,
+    refuse_new_keys,
+    revoked_for_good,
+)
 from orderguard.execution.keys import KeyDirectory, KeyPurpose, KeyRecord
 from orderguard.execution.keystore import FileKeyStore, KeyStoreError, generate_key
 from orderguard.execution.policy import ConnectorPolicy
@@ -39,6 +51,7 @@ from orderguard.execution.venue import ExchangeSimulator
 from orderguard.execution.verify import EnvelopeVerifier
 from orderguard.execution.wire import Channel, Frame, Kind, WireError, expect
 from orderguard.execution.wire_messages import entry_to_json, ints, result_to_json
+from orderguard.gateway.reference_store import reference_reader
 
 PROTOCOL: Final = 1
 MAX_PENDING: Final = 1024  # judged batches awaiting their commit: beyond this the parent misbehaves
@@ -52,14 +65,14 @@ class _RemoteAudit:
         raise RuntimeError(f"the connector process cannot append {entry.object_id}: its log is in the parent")
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int, name: str = "connector") -> None:
     """Be killed when the parent dies, then check it did not die before we asked."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
-        sys.exit(f"connector: parent process {parent_pid} is already gone")
+        sys.exit(f"{name}: parent process {parent_pid} is already gone")
 
 
 def _own_key(
@@ -88,10 +101,14 @@ class ConnectorService:
         key: X25519PrivateKey,
         policy: ConnectorPolicy,
         trusted: list[KeyRecord] | None = None,
+        *,
+        key_directory: str | None = None,
     ) -> None:
         """``trusted``: the public key records to verify with, from the connector's own key
-        directory; None takes them from the parent's SETUP."""
+        directory (``key_directory``, re-read on KEYS); None takes them from the parent's SETUP."""
         self._trusted = trusted
+        self._key_directory = key_directory
+        self._directory = KeyDirectory()
         self._channel = channel
         self._record = record
         self._key = key
@@ -105,7 +122,9 @@ class ConnectorService:
         records = self._trusted
         if records is None:
             records = [KeyRecord.from_json(_obj(r), "SETUP keys") for r in _seq(setup.meta.get("keys"))]
-        directory = KeyDirectory([*records, self._record])
+        directory = self._directory
+        for record in revoked_for_good([*records, self._record]):
+            directory.add(record)
         recipient = None
         if setup.meta.get("surveillance") is not None:
             drop = KeyRecord.from_json(_obj(setup.meta["surveillance"]), "SETUP surveillance")
@@ -150,8 +169,38 @@ class ConnectorService:
             )
         elif frame.kind is Kind.ABORT:
             self._take(rid)
+        elif frame.kind is Kind.KEYS:
+            self._channel.send(Frame(Kind.KEYS_APPLIED, rid, self._apply_keys(frame.meta)))
         else:
             raise WireError(f"unexpected {frame.kind.name} frame from the parent")
+
+    def _apply_keys(self, meta: dict[str, object]) -> dict[str, object]:
+        """Apply a KEYS update whole, or nothing of it; the answer says which."""
+        updates = [KeyRecord.from_json(_obj(r), "KEYS records") for r in _seq(meta.get("records"))]
+        ignored: list[str] = []
+        try:
+            if self._key_directory is not None:  # the custodian's records say which keys exist
+                ignored = [r.key_id for r in updates if self._directory.get(r.key_id) is None]
+                updates = [*self._reread(), *(r for r in updates if r.key_id not in ignored)]
+            records = merge_all(self._directory, revoked_for_good(updates))
+            if self._key_directory is None:  # the parent alone may only narrow trust
+                refuse_new_keys(self._directory, records)
+        except (KeyUpdateRefusedError, KeyStoreError) as exc:
+            return {"applied": [], "ignored": ignored, "refused": str(exc)}
+        for record in records:
+            self._directory.add(record)
+        return {"applied": [r.key_id for r in records], "ignored": ignored, "refused": None}
+
+    def _reread(self) -> list[KeyRecord]:
+        """The key directory's records now, each kept as it is here where it would widen trust."""
+        assert self._key_directory is not None
+        kept = []
+        for record in revoked_for_good(FileKeyStore(self._key_directory).records()):
+            try:
+                kept.append(merged(self._directory.get(record.key_id), record))
+            except KeyUpdateRefusedError:
+                continue  # e.g. revoked here by the parent, not (yet) in the custodian's files
+        return kept
 
     def _take(self, rid: int) -> JudgedBatch:
         judged = self._pending.pop(rid, None)
@@ -183,10 +232,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--key-directory", help="a key store of public records to verify with, instead of the parent's"
     )
+    parser.add_argument(
+        "--reference-db", help="database URL of the stored reference prices (read only: a SELL's quorum)"
+    )
     args = parser.parse_args(argv)
-    _die_with_parent(args.parent_pid)
+    die_with_parent(args.parent_pid)
     try:
-        policy = ConnectorPolicy.from_firm(load_config(args.firm))
+        policy = ConnectorPolicy.from_firm(
+            load_config(args.firm), reference_store=reference_reader(args.reference_db)
+        )
         record, key = _own_key(args.key_store, args.key_id, args.connector_id)
         trusted = FileKeyStore(args.key_directory).records() if args.key_directory else None
     except (ConfigError, KeyStoreError) as exc:
@@ -195,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(args.socket)
     channel = Channel(sock)
-    service = ConnectorService(channel, record, key, policy, trusted)
+    service = ConnectorService(channel, record, key, policy, trusted, key_directory=args.key_directory)
     try:
         service.handshake()
         service.serve()

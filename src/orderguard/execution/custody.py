@@ -8,6 +8,13 @@ a principal who holds ``key_custodian`` is never issued an order-signing key
 (the connector also refuses orders from such a principal), and nobody
 approves their own request. Every operation, done or refused, is audited.
 
+Listeners (``on_change``, e.g. ``ExecutionPath.apply_key_records``) learn of a revocation before
+it is audited as done: a running connector process refuses the key from then on. An issue or
+rotation widens trust, so it is audited first (``passed_on: "pending"``), then passed on, and the
+outcome recorded in a second entry (action ``modified``). A listener that fails is recorded
+(``passed_on: "failed: ..."``) and its error raised after it; the registry keeps the change, so a
+connector started later loads it.
+
 Bootstrap: while fewer than two custodian/security approval keys exist, the
 approval keys of custodians and security officers may be registered without
 an approval; such registrations are audited as ``bootstrap``.
@@ -15,82 +22,18 @@ an approval; such registrations are audited as ``bootstrap``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 
 from orderguard.domain import AuditAction, AuditEntry, AuditSink, Decision, Principal, ReasonCode, Role
+from orderguard.execution.key_requests import KeyOperation, KeyOperationRefusedError, KeyOperationRequest
 from orderguard.execution.keys import DESK_OWNER_PREFIX, KeyDirectory, KeyPurpose, KeyRecord, key_id_for
 from orderguard.execution.keystore import KeyStore
 from orderguard.execution.signing import Approval, Context, verify
 
 SERVICE_OWNER_PREFIX = "service:"  # owner of a component key: "service:connector-1", "service:controls"
 _KEY_ADMINS = frozenset({Role.KEY_CUSTODIAN, Role.SECURITY})
-
-
-class KeyOperation(StrEnum):
-    ISSUE = "issue"
-    ROTATE = "rotate"
-    REVOKE = "revoke"
-
-
-@dataclass(frozen=True, slots=True)
-class KeyOperationRequest:
-    """What a custodian asks for. ``public_key`` is the new key (issue, rotate); ``key_id`` the old one."""
-
-    operation: KeyOperation
-    requested_by: str
-    owner: str
-    purpose: KeyPurpose
-    reason: str
-    requested_ns: int
-    public_key: bytes = b""
-    key_id: str | None = None
-    overlap_ns: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "format": "orderguard.key-operation.v1",
-            "operation": self.operation.value,
-            "requested_by": self.requested_by,
-            "owner": self.owner,
-            "purpose": self.purpose.value,
-            "reason": self.reason,
-            "requested_ns": self.requested_ns,
-            "public_key": self.public_key.hex(),
-            "key_id": self.key_id,
-            "overlap_ns": self.overlap_ns,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> KeyOperationRequest:
-        key_id = data.get("key_id")
-        return cls(
-            operation=KeyOperation(str(data["operation"])),
-            requested_by=str(data["requested_by"]),
-            owner=str(data["owner"]),
-            purpose=KeyPurpose(str(data["purpose"])),
-            reason=str(data["reason"]),
-            requested_ns=int(str(data["requested_ns"])),
-            public_key=bytes.fromhex(str(data.get("public_key", ""))),
-            key_id=None if key_id is None else str(key_id),
-            overlap_ns=int(str(data.get("overlap_ns", 0))),
-        )
-
-    def digest(self) -> bytes:
-        canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).digest()
-
-
-class KeyOperationRefusedError(Exception):
-    """Custody refused an operation; ``decision`` says why. The refusal was audited."""
-
-    def __init__(self, decision: Decision) -> None:
-        super().__init__(str(decision))
-        self.decision = decision
 
 
 class KeyCustody:
@@ -102,7 +45,10 @@ class KeyCustody:
         principals: Mapping[str, Principal],
         audit: AuditSink,
         clock: Callable[[], int] = time.time_ns,
+        *,
+        on_change: Sequence[Callable[[Sequence[KeyRecord]], object]] = (),
     ) -> None:
+        self._on_change = tuple(on_change)
         self._registry = registry
         self._principals = principals
         self._audit = audit
@@ -230,8 +176,16 @@ class KeyCustody:
         bootstrap: bool,
     ) -> KeyRecord:
         record: KeyRecord | None = None
+        changed: list[KeyRecord] = []
         if decision.allowed:
             record, decision = self._effect(request, now)
+            if record is not None:  # the registry's records as they are now: the new key, the old one
+                ids = {record.key_id, request.key_id}
+                changed = [r for r in self._registry.records() if r.key_id in ids]
+        narrows = request.operation is KeyOperation.REVOKE or not self._on_change  # (nobody to tell)
+        # a revocation is passed on before it is audited (the connector refuses the key at once); a new
+        # key widens trust, so it is audited first and its passing on recorded in a second entry
+        failure = self._pass_on(changed) if record is not None and narrows else None
         action = {
             KeyOperation.ISSUE: AuditAction.CREATED,
             KeyOperation.ROTATE: AuditAction.KEY_ROTATED,
@@ -245,6 +199,7 @@ class KeyCustody:
         }
         if record is not None:
             after["key"] = record.to_json()
+            after["passed_on"] = _outcome(failure) if narrows else "pending"
         self._audit.append(
             AuditEntry(
                 kind="key",
@@ -259,7 +214,39 @@ class KeyCustody:
         )
         if record is None:
             raise KeyOperationRefusedError(decision)
+        if not narrows:
+            failure = self._pass_on(changed)
+            self._audit_passed_on(request, record, failure, now)
+        if failure is not None:
+            raise failure
         return record
+
+    def _audit_passed_on(
+        self, request: KeyOperationRequest, record: KeyRecord, failure: Exception | None, now: int
+    ) -> None:
+        """The second entry of an issue or rotation: whether the listeners took the new key."""
+        self._audit.append(
+            AuditEntry(
+                kind="key",
+                action=AuditAction.MODIFIED,
+                object_id=record.key_id,
+                actor=request.requested_by,
+                ts=now,
+                after={"operation": request.operation.value, "passed_on": _outcome(failure)},
+                decision="allow",
+                reason_code=ReasonCode.ALLOWED.value,
+            )
+        )
+
+    def _pass_on(self, changed: Sequence[KeyRecord]) -> Exception | None:
+        """Tell every listener of the changed records; the first failure, if any."""
+        failure = None
+        for listener in self._on_change:
+            try:
+                listener(changed)
+            except Exception as exc:  # noqa: BLE001 - recorded in the audit entry, then raised
+                failure = failure or exc
+        return failure
 
     def _effect(self, request: KeyOperationRequest, now: int) -> tuple[KeyRecord | None, Decision]:
         if request.operation is KeyOperation.REVOKE:
@@ -282,3 +269,8 @@ class KeyCustody:
             closed = replace(old, not_after_ns=now + max(request.overlap_ns, 0))
             self._registry.update(closed)
         return record, Decision.allow(f"{request.operation.value}d key {key_id}")
+
+
+def _outcome(failure: Exception | None) -> str:
+    """What ``passed_on`` records: done, or the first listener's failure."""
+    return "done" if failure is None else f"failed: {failure}"

@@ -221,15 +221,11 @@ def session_opener(connector_keys: Mapping[str, X25519PrivateKey]) -> SessionOpe
     return SessionOpener(connector_keys, SESSION_WRAP_PREFIX)
 
 
-def open_session_envelope(
-    envelope: Envelope,
-    opener: SessionOpener,
-    raw: bytes = b"",  # noqa: ARG001 - callers from before the header was kept still pass it
-) -> OpenedEnvelope:
+def open_session_envelope(envelope: Envelope, opener: SessionOpener) -> OpenedEnvelope:
     """Decrypt a v2 envelope: unwrap (or recall) its session key, then AES-GCM over the header.
 
-    ``raw``, the bytes ``envelope`` was parsed from, is accepted and not needed: ``from_bytes`` keeps
-    the header it read (the codec has one encoding per value, so it is exactly ``header()``).
+    The header authenticated is the one ``from_bytes`` read (the codec has one encoding per value,
+    so it is exactly ``header()`` of a built envelope).
     """
     info = envelope.info()
     try:

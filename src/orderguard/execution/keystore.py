@@ -138,6 +138,10 @@ class FileKeyStore:
         return _with_revocation(record, revoked_ns, reason)
 
     # -- private keys ------------------------------------------------------
+    def has_private(self, key_id: str) -> bool:
+        """Whether this store holds the private half of ``key_id``."""
+        return self._path(key_id, ".key").exists()
+
     def signing_key(self, key_id: str) -> Ed25519PrivateKey:
         key = self._load_private(key_id)
         if not isinstance(key, Ed25519PrivateKey):

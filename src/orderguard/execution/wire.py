@@ -43,6 +43,10 @@ class Kind(IntEnum):
     RESULTS = 7  # connector -> parent: one result per envelope; drop copies as blobs
     ABORT = 8  # parent -> connector: the verdicts were not logged; send nothing
     ERROR = 9  # connector -> parent: a request it could not serve
+    KEYS = 10  # parent -> connector: new, rotated or revoked public key records (custody's changes)
+    KEYS_APPLIED = 11  # connector -> parent: which it applied, or why it refused them all
+    SIGN = 12  # parent -> desk signer: canonical order intents (blobs) to sign
+    SIGNED = 13  # desk signer -> parent: per intent its key and signature group, or its refusal
 
 
 @dataclass(frozen=True, slots=True)

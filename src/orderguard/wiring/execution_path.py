@@ -23,13 +23,17 @@ waits for the verdicts, as for ``judge_many``); this process logs them (one comm
 passing the lead) and only then lets it send the orders (``wiring.remote_connector``). If that
 process is gone or answers garbage, the orders are refused (``CONNECTOR_UNAVAILABLE``, audited
 here), never sent.
+
+``desk_keys="signer"`` keeps the order-signing keys in the desk signer process (``SignerProcess``):
+the leader has each batch signed there (``wiring.remote_signer``); what it refuses, or everything
+while it is gone (``SIGNER_UNAVAILABLE``), is audited here and never reaches the connector.
+``apply_key_records`` brings custody's later key changes into force, in the connector first.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -51,42 +55,26 @@ from orderguard.execution import (
     MemoryReplayCache,
     OrderIntent,
     SignedOrder,
-    approve,
     generate_key,
-    new_nonce,
     seal,
-    sign_order,
-    sign_orders,
 )
 from orderguard.execution._combine import Combiner
-from orderguard.execution.attestation import AttestedOrder, attest_encoded
-from orderguard.execution.connector import JudgedBatch, append_many_of
+from orderguard.execution.connector import append_many_of
 from orderguard.execution.connector_process import ConnectorProcess
 from orderguard.execution.envelope import SESSION_WRAP_PREFIX, seal_in_session
+from orderguard.execution.key_updates import merge_all
+from orderguard.execution.keys import KeyRecord
 from orderguard.execution.session import SessionSealer
+from orderguard.execution.signer_process import SignerProcess
 from orderguard.gateway.orders import OrderTicket
-from orderguard.wiring.remote_connector import RemoteBatch, finish_remote, judge_remote
+from orderguard.gateway.reference_store import reference_reader
+from orderguard.wiring.execution_batch import BatchOrder, JudgedOrders, attest_batch, intent_of, sign_by_key
+from orderguard.wiring.remote_connector import finish_remote, judge_remote
+from orderguard.wiring.remote_signer import sign_remote
 
-NS = 1_000_000_000
-ORDER_LIFETIME_NS = 30 * NS
 MAX_COMBINED = 32  # orders per combined batch: bounds what each envelope carries (digests, attestation)
-ATTESTATION_SPREAD_NS = NS  # one attestation covers orders dated within a second of each other
 ConnectorMode = Literal["in-process", "process"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Order:
-    ticket: OrderTicket
-    decision: Decision
-    approvers: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Judged:
-    results: list[ConnectorResult | Exception | None]  # failures so far, by position in the batch
-    ready: list[int]  # positions of the orders the connector judged
-    judged: JudgedBatch | None  # in process
-    remote: RemoteBatch | None = None  # in the connector process
+DeskKeysMode = Literal["in-process", "signer"]  # where the desk's custodial order-signing keys live
 
 
 class ExecutionPath:
@@ -109,13 +97,21 @@ class ExecutionPath:
         connector: ConnectorMode = "in-process",
         firm_path: Path | str | None = None,
         reply_timeout_s: float = 30.0,
+        reference_db: str | None = None,
+        desk_keys: DeskKeysMode = "in-process",
+        signer_options: Sequence[str] = (),
     ) -> None:
+        """``reference_db``: the database URL whose stored reference prices the connector reads itself
+        (its own read, in the connector process too), for a SELL's quorum; None: firm-file floors only."""
         self.directory = KeyDirectory()
         self._append_many = append_many_of(audit)
         self._signing: dict[str, tuple[str, Ed25519PrivateKey]] = {}
         self._approval: dict[str, tuple[str, Ed25519PrivateKey]] = {}
+        # desk_keys="signer": the order-signing keys live in the desk signer process (SignerProcess).
+        self._signer = self._start_signer(firm_path, signer_options) if desk_keys == "signer" else None
         for principal in firm.principals:
-            self._signing[principal.id] = self._ed25519(principal.id, KeyPurpose.ORDER_SIGNING)
+            if self._signer is None:
+                self._signing[principal.id] = self._ed25519(principal.id, KeyPurpose.ORDER_SIGNING)
             if Role.ORDER_APPROVER in principal.roles:
                 self._approval[principal.id] = self._ed25519(principal.id, KeyPurpose.APPROVAL)
         self._controls = self._ed25519("service:controls", KeyPurpose.ATTESTATION)
@@ -126,7 +122,9 @@ class ExecutionPath:
         if connector == "process":
             if firm_path is None:
                 raise ValueError("the connector process reads the firm file itself: pass firm_path")
-            self._process = ConnectorProcess(firm_path, reply_timeout_s=reply_timeout_s)
+            self._process = ConnectorProcess(
+                firm_path, reply_timeout_s=reply_timeout_s, reference_db=reference_db
+            )
             surveillance = self.directory.get(surveillance_id)
             publics = [r for r in self.directory.records() if r.purpose is not KeyPurpose.SURVEILLANCE]
             record = self._process.start(publics, surveillance, seed=seed, drop_copy_sessions=sessions)
@@ -140,7 +138,9 @@ class ExecutionPath:
             self._connector = ExecutionConnector(
                 "service:connector-1",
                 verifier=EnvelopeVerifier(
-                    {connector_id: connector_key}, self.directory, ConnectorPolicy.from_firm(firm)
+                    {connector_id: connector_key},
+                    self.directory,
+                    ConnectorPolicy.from_firm(firm, reference_store=reference_reader(reference_db)),
                 ),
                 replay=MemoryReplayCache(),
                 audit=audit,
@@ -153,8 +153,9 @@ class ExecutionPath:
             SessionSealer(connector_id, self._connector_public, SESSION_WRAP_PREFIX) if sessions else None
         )
         self.max_combined = max_combined
-        self.combiner: Combiner[_Order, _Judged, ConnectorResult | Exception] = Combiner(
-            self._judge_batch, self._finish_batch, max_combined
+        self._judging = threading.Lock()  # one batch judged at a time: combined here or by ``judge``
+        self.combiner: Combiner[BatchOrder, JudgedOrders, ConnectorResult | Exception] = Combiner(
+            self._judge_exclusive, self._finish_batch, max_combined
         )
 
     @property
@@ -175,10 +176,40 @@ class ExecutionPath:
     def connector_process(self) -> ConnectorProcess | None:
         return self._process
 
+    def apply_key_records(self, records: Sequence[KeyRecord]) -> None:
+        """Bring custody's changes (new, rotated, revoked public keys) into force: in the connector
+        process first (it answers once applied), then here. ``KeyUpdateRefusedError`` if they would
+        widen trust in a known key (a revocation is final); a ``KeyCustody`` listener.
+
+        Holds the judging lock, so no batch is judged half under the old keys; a batch judged before
+        it (not yet finished) still executes as judged."""
+        with self._judging:
+            updates = merge_all(self.directory, records)
+            if self._process is not None:
+                self._process.update_keys(updates)
+            for record in updates:
+                self.directory.add(record)
+
     def close(self) -> None:
         """Stop the connector process, if there is one (later orders are refused)."""
         if self._process is not None:
             self._process.close()
+        if self._signer is not None:
+            self._signer.close()
+
+    def _start_signer(self, firm_path: Path | str | None, options: Sequence[str]) -> SignerProcess:
+        if firm_path is None:
+            raise ValueError("the desk signer process reads the firm file itself: pass firm_path")
+        signer = SignerProcess(firm_path, options=options)
+        for record in signer.start():
+            self.directory.add(record)
+        return signer
+
+    def _desk_key_id(self, originator: str) -> str:
+        """The id of the key that signs ``originator``'s orders; KeyError if there is none."""
+        if self._signer is not None:
+            return self._signer.keys[originator].key_id
+        return self._signing[originator][0]
 
     def _ed25519(self, owner: str, purpose: KeyPurpose) -> tuple[str, Ed25519PrivateKey]:
         record, private = generate_key(owner, purpose, 0)
@@ -196,7 +227,7 @@ class ExecutionPath:
         self, order: OrderTicket, decision: Decision, approvers: Iterable[str] = ()
     ) -> ConnectorResult:
         """Send an order the gate let go; the connector re-verifies it and audits its own verdict."""
-        result = self.combiner.run(_Order(order, decision, tuple(approvers)))
+        result = self.combiner.run(BatchOrder(order, decision, tuple(approvers)))
         if isinstance(result, Exception):
             raise result
         return result
@@ -209,44 +240,59 @@ class ExecutionPath:
         One entry per order: the connector's result, or the exception that kept that order from
         being signed and sealed (the other orders are not held up by it).
         """
-        items = [_Order(ticket, decision, tuple(approvers)) for ticket, decision, approvers in orders]
+        items = [BatchOrder(ticket, decision, tuple(approvers)) for ticket, decision, approvers in orders]
         size = self.max_combined
         results: list[ConnectorResult | Exception] = []
         for start in range(0, len(items), size):
             results += self._finish_batch(self._judge_batch(items[start : start + size]))
         return results
 
-    def _judge_batch(self, batch: list[_Order]) -> _Judged:
+    def judge(self, orders: Sequence[tuple[OrderTicket, Decision, Iterable[str]]]) -> JudgedOrders:
+        """A batch's first half (at most ``max_combined`` orders): signed, attested, sealed and judged
+        by the connector, nothing executed yet. For callers that combine orders themselves (the
+        order desk's event loop); it takes turns with ``execute``'s combining."""
+        return self._judge_exclusive([BatchOrder(t, decision, tuple(who)) for t, decision, who in orders])
+
+    def finish(self, judged: JudgedOrders) -> list[ConnectorResult | Exception]:
+        """A batch's second half: the connector's verdicts durably logged (one commit), then the orders
+        sent to the venue. One entry per order: its result, or what kept it from being sealed."""
+        return self._finish_batch(judged)
+
+    def _judge_exclusive(self, batch: list[BatchOrder]) -> JudgedOrders:
+        with self._judging:
+            return self._judge_batch(batch)
+
+    def _judge_batch(self, batch: list[BatchOrder]) -> JudgedOrders:
         """Sign, attest and seal ``batch``, and let the connector judge it (nothing executes yet)."""
         results: list[ConnectorResult | Exception | None] = [None] * len(batch)
         signed: dict[int, SignedOrder] = {}
         by_key: dict[str, list[tuple[int, OrderIntent]]] = {}
         for position, order in enumerate(batch):
             try:
-                intent = self._intent(order.ticket)
-                key_id = self._signing[order.ticket.actor][0]
+                intent = intent_of(order.ticket)
+                key_id = self._desk_key_id(order.ticket.actor)
             except (ValueError, KeyError) as exc:  # this order fails alone, as it would on its own
                 results[position] = exc
                 continue
             by_key.setdefault(key_id, []).append((position, intent))
-        for group in by_key.values():
-            key_id, key = self._signing[group[0][1].originator]
-            intents = [intent for _, intent in group]
-            if len(group) > 1:
-                signatures = sign_orders(intents, key_id, key)
-            else:
-                signatures = [sign_order(intents[0], key_id, key)]
-            signed.update(zip((position for position, _ in group), signatures, strict=True))
-        attestations = self._attest({p: (batch[p], s) for p, s in signed.items()})
+        if self._signer is not None:  # signed in the desk signer process; its refusals are audited
+            items = [item for group in by_key.values() for item in group]
+            signed, refused = sign_remote(self._signer, items, self._append_many)
+            for position, refusal in refused.items():
+                results[position] = refusal
+            by_key = {}
+        signed.update(sign_by_key(by_key, self._signing))
+        to_attest = {p: (batch[p], s) for p, s in signed.items()}
+        attestations = attest_batch(to_attest, self._controls, self._approval)
         ready = sorted(signed)
         envelopes = [self._seal(signed[p], attestations[p]).to_bytes() for p in ready]
         times = [batch[p].ticket.ts for p in ready]
         if self._process is None:
-            return _Judged(results, ready, self.connector.judge_many(envelopes, times))
+            return JudgedOrders(results, ready, self.connector.judge_many(envelopes, times))
         orders = tuple((batch[p].ticket.order_id, signed[p].digest.hex(), batch[p].ticket.ts) for p in ready)
-        return _Judged(results, ready, None, judge_remote(self._process, orders, envelopes, times))
+        return JudgedOrders(results, ready, None, judge_remote(self._process, orders, envelopes, times))
 
-    def _finish_batch(self, batch: _Judged) -> list[ConnectorResult | Exception]:
+    def _finish_batch(self, batch: JudgedOrders) -> list[ConnectorResult | Exception]:
         """The connector's audit commit for the batch, then its drop copies and venue hand-offs."""
         results = batch.results
         if batch.judged is not None:
@@ -263,42 +309,3 @@ class ExecutionPath:
         if self._session is None:
             return seal(signed, attestation, self._connector_id, self._connector_public)
         return seal_in_session(signed, attestation, self._session)
-
-    def _intent(self, order: OrderTicket) -> OrderIntent:
-        return OrderIntent(
-            order_id=order.order_id,
-            originator=order.actor,
-            account=order.account,
-            symbol=order.symbol,
-            side=order.side,
-            qty=Decimal(str(order.qty)),
-            price=Decimal(str(order.price)),
-            venue=order.venue,
-            nonce=new_nonce(),
-            created_ns=order.ts,
-            expires_ns=order.ts + ORDER_LIFETIME_NS,
-        )
-
-    def _attest(self, orders: dict[int, tuple[_Order, SignedOrder]]) -> dict[int, bytes]:
-        """One attestation, encoded once, per run of orders dated within ``ATTESTATION_SPREAD_NS``."""
-        controls_id, controls_key = self._controls
-        attestations: dict[int, bytes] = {}
-        positions = sorted(orders, key=lambda p: orders[p][0].ticket.ts)
-        while positions:
-            first_ts = orders[positions[0]][0].ticket.ts
-            run = [p for p in positions if orders[p][0].ticket.ts - first_ts <= ATTESTATION_SPREAD_NS]
-            positions = positions[len(run) :]
-            entries = tuple(self._attested(*orders[p]) for p in run)
-            # Issued at the earliest order's time: within the clock skew the connector allows for each.
-            encoded = attest_encoded(entries, controls_id, controls_key, first_ts)[1]
-            attestations.update(dict.fromkeys(run, encoded))
-        return attestations
-
-    def _attested(self, order: _Order, signed: SignedOrder) -> AttestedOrder:
-        approvals = tuple(
-            approve(signed.digest, who, *self._approval[who])
-            for who in order.approvers
-            if who in self._approval
-        )
-        decision = order.decision
-        return AttestedOrder(signed.digest, decision.allowed, decision.reason, decision.policy_ids, approvals)

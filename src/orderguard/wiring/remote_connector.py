@@ -79,21 +79,30 @@ def refuse(
     if logged:  # its verdicts are in the log, but whether it reached the venue is unknown
         message = "the connector stopped after its verdict was logged; reconcile with the venue: " + message
     decision = Decision.deny(ReasonCode.CONNECTOR_UNAVAILABLE, message)
+    return audit_refusals([(order, decision, PATH_ACTOR) for order in orders], append_many)
+
+
+def audit_refusals(
+    refusals: Sequence[tuple[tuple[str, str, int], Decision, str]], append_many: AppendMany
+) -> list[ConnectorResult]:
+    """Audit (one commit) and answer each ``((order id, digest hex, ts), decision, actor)`` refusal."""
+    if not refusals:
+        return []
     entries = [
         AuditEntry(
             kind="order",
             action=AuditAction.REFUSED,
             object_id=digest,
-            actor=PATH_ACTOR,
+            actor=actor,
             ts=ts,
-            after={"order_id": order_id, "message": message},
+            after={"order_id": order_id, "message": decision.message},
             decision="deny",
             reason_code=decision.reason.value,
         )
-        for order_id, digest, ts in orders
+        for (order_id, digest, ts), decision, actor in refusals
     ]
     indexes = append_many(entries)
     return [
         ConnectorResult(decision, None, order_id, index)
-        for (order_id, _, _), index in zip(orders, indexes, strict=True)
+        for ((order_id, _, _), decision, _), index in zip(refusals, indexes, strict=True)
     ]
