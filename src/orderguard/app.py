@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Literal
 from orderguard.auth.oidc import OidcVerifier
 from orderguard.auth.sessions import SessionService
 from orderguard.auth.tokens import TokenService
-from orderguard.config import ConfigError, FirmConfig, load_config
+from orderguard.config import FirmConfig, load_config
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from orderguard.audit.keys import KeySet
     from orderguard.audit.log import AuditLog
-    from orderguard.cases.notify import Notifier
     from orderguard.cases.stack import CasesStack
     from orderguard.domain.alerts import Alert
     from orderguard.gateway.stack import ControlsStack
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from orderguard.wiring.audit_erasure import ErasureDesk
     from orderguard.wiring.execution_path import ExecutionPath
     from orderguard.wiring.group_commit import BlackoutBookWriter
+    from orderguard.wiring.live_surveillance import LiveSurveillance
     from orderguard.wiring.order_desk import OrderDesk
     from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
 
@@ -74,6 +74,7 @@ class AppContext:
     clock: Callable[[], int] = time.time_ns
     last_verify: dict[str, object] = field(default_factory=dict)
     state_writer: BlackoutBookWriter | None = None
+    live: LiveSurveillance | None = None  # the live surveillance stage; None when it is off
 
     def scan(self, start_ns: int | None = None, end_ns: int | None = None) -> list[Alert]:
         """Run the batch surveillance engine over the stored events and queue the alerts."""
@@ -114,8 +115,11 @@ class AppContext:
 
     def close(self) -> None:
         self.event_sink.close()  # stops its flusher thread, if started, and stores what is pending
+        if self.live is not None:
+            self.live.close()  # stops its worker and saves its snapshot, before the desk it feeds closes
         if self.execution is not None:
             self.execution.close()  # stops the connector process, if it runs in one
+        self.controls.controls.reference_prices.flush()  # the last fills' prices, for the next start
         self.cases.close()
         if self.state_writer is not None:
             self.state_writer.close()
@@ -150,11 +154,16 @@ def build_app_context(
     clock: Callable[[], int] = time.time_ns,
     connector: Literal["in-process", "process"] = "in-process",
     firm_path: Path | None = None,
+    surveillance: Literal["live", "off"] = "off",
+    desk_keys: Literal["in-process", "signer"] = "in-process",
 ) -> AppContext:
     """Build every stage for ``config`` on ``db_url`` (migrated first).
 
     ``connector="process"`` runs the execution connector in its own process, which reads the firm
     file itself: ``config`` as a path, or ``firm_path`` when ``config`` is already loaded.
+    ``desk_keys="signer"`` keeps the desk's order-signing keys in the desk signer process.
+    ``surveillance="live"`` adds the live surveillance stage (started with the API's lifespan, or
+    driven by ``live.catch_up()``); ``serve`` asks for it, other callers scan in batch.
     """
     from orderguard.audit.keys import KeySet, NoteSigner
     from orderguard.audit.log import AuditLog
@@ -162,6 +171,7 @@ def build_app_context(
     from orderguard.storage import make_engine
     from orderguard.storage.events_store import EventStore
     from orderguard.storage.migrate import upgrade
+    from orderguard.wiring.cases_stage import AlertForwarder, cases_stage, notifiers_of
     from orderguard.wiring.group_commit import BlackoutBookWriter, GroupCommitPreClearanceStore
     from orderguard.wiring.order_desk import OrderDesk
     from orderguard.wiring.sinks import BufferedEventSink, NotificationInbox, OrderBook
@@ -177,7 +187,7 @@ def build_app_context(
     events = EventStore(engine)
     event_sink = BufferedEventSink(events)
     notifications = NotificationInbox()
-    forwarder = _AlertForwarder()
+    forwarder = AlertForwarder()
     controls = build_controls(
         firm,
         audit,
@@ -189,7 +199,7 @@ def build_app_context(
     # The blackout book is written once per client order: group-commit those writes (see group_commit).
     state_writer = BlackoutBookWriter(engine)
     controls.preclearance.store = GroupCommitPreClearanceStore(controls.preclearance.store, state_writer)
-    cases = _cases_stage(firm, engine, audit, events, controls, notifiers, clock)
+    cases = cases_stage(firm, engine, audit, events, controls, notifiers, clock)
     forwarder.cases = cases
     execution = None
     if execute:
@@ -197,8 +207,17 @@ def build_app_context(
 
         if firm_path is None and not isinstance(config, FirmConfig):
             firm_path = Path(config)
-        execution = ExecutionPath(firm, audit, connector=connector, firm_path=firm_path)
+        # The connector reads the stored reference prices itself (its own view, not the API's numbers).
+        execution = ExecutionPath(
+            firm, audit, connector=connector, firm_path=firm_path, reference_db=db_url, desk_keys=desk_keys
+        )
     book = OrderBook()
+    live = None
+    if surveillance == "live":
+        from orderguard.storage.live_state import LiveStateStore
+        from orderguard.wiring.live_surveillance import LiveSurveillance
+
+        live = LiveSurveillance(firm, events, cases.alerts, LiveStateStore(engine), clock=clock)
     return AppContext(
         config=firm,
         url=db_url,
@@ -221,70 +240,8 @@ def build_app_context(
         cookie_secure=cookie_secure,
         clock=clock,
         state_writer=state_writer,
+        live=live,
     )
-
-
-class _AlertForwarder:
-    """The controls gate's alerts (e.g. an unapproved venue) go to the cases stage, wired once both exist."""
-
-    def __init__(self) -> None:
-        self.cases: CasesStack | None = None
-
-    def raise_alert(self, alert: Alert) -> None:
-        if self.cases is not None:
-            self.cases.alerts.raise_alert(alert)
-
-
-def _cases_stage(  # noqa: PLR0917 - private wiring helper called once, in build order
-    firm: FirmConfig,
-    engine: Engine,
-    audit: AuditLog,
-    events: EventStore,
-    controls: ControlsStack,
-    notifiers: list[Notifier],
-    clock: Callable[[], int],
-) -> CasesStack:
-    """The cases stage, with suspensions reaching the role directory, lifts going through approvals
-    and new alerts sent to ``notifiers``."""
-    from orderguard.cases.approvals_bridge import EngineLiftApprovals, StoreReapproval
-    from orderguard.cases.stack import build_cases
-
-    return build_cases(
-        firm,
-        engine,
-        audit,
-        events=events,
-        notifiers=notifiers,
-        lift_approvals=EngineLiftApprovals(controls.approvals),
-        reapproval=StoreReapproval(controls.approvals.store, audit),
-        listeners=[controls.directory],
-        clock=clock,
-    )
-
-
-def notifiers_of(firm: FirmConfig, environ: Mapping[str, str] = os.environ) -> list[Notifier]:
-    """The notifiers the firm file's ``[notifications]`` asks for; the webhook's HMAC secret is
-    read from the environment variable it names (a ConfigError when it is unset or empty)."""
-    from orderguard.cases.notify import LogNotifier, WebhookNotifier
-
-    wanted = firm.notifications
-    found: list[Notifier] = [LogNotifier()] if wanted.log else []
-    if wanted.webhook_url is not None and wanted.webhook_secret_env is not None:
-        secret = environ.get(wanted.webhook_secret_env, "")
-        if not secret:
-            raise ConfigError(
-                f"notifications.webhook_secret_env: environment variable {wanted.webhook_secret_env} is "
-                "unset or empty; export it with the webhook's HMAC secret before starting orderguard"
-            )
-        found.append(
-            WebhookNotifier(
-                wanted.webhook_url,
-                secret.encode("utf-8"),
-                attempts=wanted.webhook_attempts,
-                timeout=wanted.webhook_timeout_seconds,
-            )
-        )
-    return found
 
 
 def shifted_clock(anchor_ns: int) -> Callable[[], int]:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orderguard.cli.serve_options import (
+    DEFAULT_DESK_KEYS,
+    Connector,
+    ConnectorOption,
+    DeskKeys,
+    DeskKeysOption,
+    Surveillance,
+    SurveillanceOption,
+    connector_mode,
+    desk_keys_mode,
+    oidc_verifier,
+)
+
 if TYPE_CHECKING:
     from orderguard.app import AppContext
-    from orderguard.auth.oidc import OidcVerifier
     from orderguard.wiring.demo_day import DemoSummary
 
 DEMO_PASSWORD = "orderguard-demo"  # noqa: S105 - printed demo login on a local throwaway database
@@ -30,19 +41,6 @@ EVENTS_HELP = (
 )
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the firm file (TOML)")]
 DbOption = Annotated[str, typer.Option("--db", help="database URL (default: ./orderguard.db)")]
-
-
-class Connector(StrEnum):
-    """Where the execution connector runs."""
-
-    PROCESS = "process"  # its own process: its key never enters the API process
-    IN_PROCESS = "in-process"
-
-
-ConnectorOption = Annotated[
-    Connector,
-    typer.Option("--connector", help="run the execution connector in its own process or in this one"),
-]
 
 
 def _reset(url: str) -> None:
@@ -75,19 +73,6 @@ def demo_key_path(db: str) -> Path | None:
     if db.startswith("sqlite:///"):
         return Path(db.split("///", 1)[1] + ".audit-key")
     return None if os.environ.get(KEY_ENV) else Path("orderguard-demo.audit-key")
-
-
-def oidc_verifier(issuer: str | None, audience: str | None, jwks: str | None) -> OidcVerifier | None:
-    """The OIDC verifier the three ``serve`` options describe: all of them, or none (no OIDC)."""
-    from orderguard.auth.oidc import OidcVerifier
-
-    if issuer and audience and jwks:
-        return OidcVerifier(issuer, audience, jwks)
-    given = {"--oidc-issuer": issuer, "--oidc-audience": audience, "--oidc-jwks": jwks}
-    if not any(given.values()):
-        return None
-    missing = ", ".join(name for name, value in given.items() if not value)
-    raise typer.BadParameter(f"OIDC needs all three options; add {missing}")
 
 
 def _plain(granted: str, refused: str, reason: str) -> str:
@@ -123,6 +108,11 @@ def _summary(ctx: AppContext, summary: DemoSummary, seconds: float) -> None:
         table.add_row(_plain("order views allowed", "order views refused", reason), str(n))
     for rule, n in sorted(summary.alerts.items()):
         table.add_row(f"alerts: {rule}", str(n))
+    if summary.gate_alerts:
+        table.add_row("  raised by the controls gate at order entry", str(summary.gate_alerts))
+    if summary.live_alerts is not None:
+        table.add_row("  raised by live surveillance (events up to the demo's now)", str(summary.live_alerts))
+    table.add_row("  added by the batch scan (not already raised)", str(summary.batch_alerts))
     table.add_row("cases opened", str(summary.cases))
     verify = ctx.last_verify
     table.add_row(
@@ -142,12 +132,13 @@ def _serve(ctx: AppContext, host: str, port: int) -> None:
     uvicorn.run(create_app(ctx, own_process=True), host=host, port=port, log_level="warning")
 
 
-def _connector_mode(value: Connector) -> Literal["in-process", "process"]:
-    return "in-process" if value is Connector.IN_PROCESS else "process"
-
-
-def _run_demo(
-    config: Path, db: str, events: int, seed: int, connector: Connector = Connector.PROCESS
+def _run_demo(  # noqa: PLR0917 - the demo command's options, in order
+    config: Path,
+    db: str,
+    events: int,
+    seed: int,
+    connector: Connector = Connector.PROCESS,
+    desk_keys: DeskKeys = DEFAULT_DESK_KEYS,
 ) -> AppContext:
     """Reset the database, run the demo day and print the summary; the context stays open."""
     import datetime as dt
@@ -156,6 +147,7 @@ def _run_demo(
     from orderguard.app import build_app_context, shifted_clock
     from orderguard.config import ConfigError, load_config
     from orderguard.execution.connector_process import ConnectorUnavailableError
+    from orderguard.execution.signer_process import SignerUnavailableError
     from orderguard.wiring.demo_day import DEMO_DATE, run_demo_day
 
     started = time.perf_counter()
@@ -178,10 +170,12 @@ def _run_demo(
             db,
             audit_key=key,
             clock=shifted_clock(int(local.timestamp()) * 1_000_000_000),
-            connector=_connector_mode(connector),
+            connector=connector_mode(connector),
             firm_path=config,
+            surveillance="live",
+            desk_keys=desk_keys_mode(desk_keys),
         )
-    except ConnectorUnavailableError as exc:
+    except (ConnectorUnavailableError, SignerUnavailableError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
@@ -210,9 +204,10 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed")] = 1,
         port: Annotated[int, typer.Option("--port")] = 8000,
         connector: ConnectorOption = Connector.PROCESS,
+        desk_keys: DeskKeysOption = DEFAULT_DESK_KEYS,
     ) -> None:
         """The main job: a simulated trading day through every stage, a summary, then the UI."""
-        ctx = _run_demo(config, db, events, seed, connector)
+        ctx = _run_demo(config, db, events, seed, connector, desk_keys)
         if no_serve:
             ctx.close()
             return
@@ -255,6 +250,8 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--oidc-jwks", help="the issuer's JWKS: a file or an http(s) URL")
         ] = None,
         connector: ConnectorOption = Connector.PROCESS,
+        surveillance: SurveillanceOption = Surveillance.LIVE,
+        desk_keys: DeskKeysOption = DEFAULT_DESK_KEYS,
     ) -> None:
         """Serve the HTTP API and the web UI on an existing database (migrated first)."""
         import getpass
@@ -265,6 +262,7 @@ def register(app: typer.Typer) -> None:
         from orderguard.config import ConfigError
         from orderguard.domain import parse_ts
         from orderguard.execution.connector_process import ConnectorUnavailableError
+        from orderguard.execution.signer_process import SignerUnavailableError
 
         oidc = oidc_verifier(oidc_issuer, oidc_audience, oidc_jwks)
         try:
@@ -277,9 +275,11 @@ def register(app: typer.Typer) -> None:
                 oidc=oidc,
                 clock=clock,
                 cookie_secure=secure_cookies,
-                connector=_connector_mode(connector),
+                connector=connector_mode(connector),
+                surveillance="live" if surveillance is Surveillance.LIVE else "off",
+                desk_keys=desk_keys_mode(desk_keys),
             )
-        except (ConfigError, ValueError, ConnectorUnavailableError) as exc:
+        except (ConfigError, ValueError, ConnectorUnavailableError, SignerUnavailableError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         desk = TokenDesk(ctx.tokens, ctx.audit, ctx.clock)
@@ -290,7 +290,8 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2)
             token = desk.issue_at_console(principal, "serve", operator=f"console:{getpass.getuser()}")
             typer.echo(f"token {principal} {token}", err=False)
-        ctx.scan()
+        if ctx.live is None:
+            ctx.scan()  # live surveillance instead catches up on the stored events in its own thread
         typer.echo(f"serving on http://{host}:{port}", err=True)
         try:
             _serve(ctx, host, port)

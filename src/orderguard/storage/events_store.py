@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy import Connection, Engine, Row, func, or_, select
 
 from orderguard.domain import Event, EventKind, Side
 from orderguard.storage import _event_bulk
@@ -162,6 +162,38 @@ class EventStore:
                 query = select(events).where(events.c.event_id.in_(ids[start : start + _IDS_PER_QUERY]))
                 found.extend(_event(row) for row in conn.execute(query))
         return sorted(found, key=lambda e: (e.ts, e.seq))
+
+    def after(
+        self, position: tuple[int, int] | None, *, until_ns: int, through_seq: int, limit: int
+    ) -> list[Event]:
+        """Up to ``limit`` events after ``position`` (ts, seq) in (ts, seq) order (from the first
+        event when None), only those with ``ts <= until_ns`` and ``seq <= through_seq``."""
+        query = select(events).where(events.c.ts_ns <= until_ns, events.c.seq <= through_seq)
+        if position is not None:
+            ts, seq = position
+            # ts >= first keeps the ts index usable; the OR then drops what is at or before position.
+            query = query.where(events.c.ts_ns >= ts, or_(events.c.ts_ns > ts, events.c.seq > seq))
+        with self.engine.connect() as conn:
+            return [_event(row) for row in conn.execute(query.order_by(*_ORDER).limit(limit))]
+
+    def behind(
+        self, ts_ns: int, *, after_seq: int, through_seq: int, sample: int = 3
+    ) -> tuple[int, list[str]]:
+        """Events appended with ``after_seq < seq <= through_seq`` whose ts is before ``ts_ns``: how
+        many, and the ids of the first ``sample`` of them."""
+        where = (events.c.seq > after_seq, events.c.seq <= through_seq, events.c.ts_ns < ts_ns)
+        with self.engine.connect() as conn:
+            count = int(conn.execute(select(func.count()).select_from(events).where(*where)).scalar_one())
+            ids = conn.execute(select(events.c.event_id).where(*where).order_by(events.c.seq).limit(sample))
+            return count, list(ids.scalars())
+
+    def behind_span(self, ts_ns: int, *, after_seq: int, through_seq: int) -> tuple[int, int] | None:
+        """(earliest, latest) ts of the events ``behind`` counts, or None when there are none."""
+        where = (events.c.seq > after_seq, events.c.seq <= through_seq, events.c.ts_ns < ts_ns)
+        with self.engine.connect() as conn:
+            span = select(func.min(events.c.ts_ns), func.max(events.c.ts_ns)).where(*where)
+            low, high = conn.execute(span).one()
+        return None if low is None else (int(low), int(high))
 
     def _lookup(self, condition: Any, start_ns: int | None, end_ns: int | None) -> list[Event]:
         query = select(events).where(condition)

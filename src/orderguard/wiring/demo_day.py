@@ -3,11 +3,13 @@
 A simulated day (with planted insider scenarios when ``orderguard.sim.scenarios`` exists) is stored
 as events; its client orders and personal trades go through the controls gate (large orders get a
 second approver first, personal trades ask for pre-clearance first) and, when the gate says go,
-through the sealed execution path; a sample of order views goes through need-to-know; then the
-batch surveillance engine scans the stored events and the case desk opens cases. The simulated
-day's orders are stored as events already, so the desk does not emit them again; the scripted
-orders (not in the simulated day) reach the event store through the desk, as live orders do. A few large
-orders are left awaiting a second approver, for the approvals inbox.
+through the sealed execution path; a sample of order views goes through need-to-know. Then live
+surveillance (when the context has it) observes the stored events up to the demo clock's "now",
+the batch surveillance engine scans them all, and the case desk opens cases: an alert both
+engines find is stored once. The simulated day's orders are stored as events already, so the
+desk does not emit them again; the scripted orders (not in the simulated day) reach the event
+store through the desk, as live orders do. A few large orders are left awaiting a second
+approver, for the approvals inbox.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class DemoSummary:
     preclearance: Counter[str] = field(default_factory=Counter)
     views: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
+    gate_alerts: int = 0  # raised by the controls gate at order entry (a venue off the allowlist)
+    live_alerts: int | None = None  # raised by live surveillance (None: it is off)
+    batch_alerts: int = 0  # new alerts the batch scan added after the live stage's
     cases: int = 0
     stages: list[str] = field(default_factory=list)
 
@@ -84,8 +89,18 @@ def run_demo_day(
         summary.stages.append("sealed execution + venue simulator")
     _scripted_orders(ctx, summary)
     _pending_approvals(ctx, summary)
+    summary.gate_alerts = len(ctx.cases.store.alerts())
+    if ctx.live is not None:
+        # As in the server: the stream engine observes the stored events in (ts, seq) order up to
+        # the demo clock's now; events stamped later on the simulated day wait for the live clock.
+        progress("running live surveillance over the stored events")
+        ctx.event_sink.flush()
+        before = ctx.live.alerts_raised
+        ctx.live.catch_up()
+        summary.live_alerts = ctx.live.alerts_raised - before
+        summary.stages.append("surveillance (live)")
     progress("running the batch surveillance engine")
-    ctx.scan()
+    summary.batch_alerts = len(ctx.surveil().stored)  # alerts the live stage raised are not stored twice
     summary.stages += ["surveillance (batch)", "cases"]
     summary.alerts = Counter(stored.alert.rule for stored in ctx.cases.store.alerts())
     summary.cases = len(ctx.cases.store.cases())

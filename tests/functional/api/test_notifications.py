@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from orderguard.app import build_app_context, notifiers_of
+from orderguard.app import build_app_context
 from orderguard.cases.notify import SIGNATURE_HEADER, verify_signature
 from orderguard.config import ConfigError, FirmConfig, parse_config
+from orderguard.wiring.cases_stage import notifiers_of
 from tests.conftest import EXAMPLE_FIRM
 from tests.functional.api.scan_world import api_world
 

@@ -52,6 +52,16 @@ class TestDemoSummary:
         assert before >= 300
         assert day >= 300
 
+    def test_alerts_are_counted_once_across_gate_live_and_batch(self, demo_run: Result) -> None:
+        """Every stored alert was raised once: by the gate, live surveillance or the batch scan, and the
+        per-rule rows add up to the same total."""
+        out = demo_run.output
+        by_rule = sum(int(n.replace(",", "")) for n in re.findall(r"alerts: \w+\s*│\s*([\d,]+)", out))
+        live = count(out, "raised by live surveillance (events up to the demo's now)")
+        assert live > 0
+        gate = count(out, "raised by the controls gate at order entry")
+        assert by_rule == gate + live + count(out, "added by the batch scan (not already raised)")
+
     def test_decisions_in_plain_words(self, demo_run: Result) -> None:
         """Granted pre-clearances and allowed views read as words, not as the ALLOWED reason code."""
         assert "ALLOWED" not in demo_run.output

@@ -121,3 +121,11 @@ class TestServe:
         assert "--oidc-audience" in result.output
         assert "--oidc-jwks" in result.output
         assert not (tmp_path / "og.db").exists()
+
+    def test_serve_runs_live_surveillance_by_default(self, served: Served) -> None:
+        """Without --surveillance the served API watches its stored events live: the status route says
+        so, and its worker is running."""
+        headers = {"Authorization": f"Bearer {served.key.token()}"}
+        status = httpx.get(f"{served.base}/api/v1/surveillance/status", headers=headers, timeout=10)
+        assert status.status_code == 200, status.text
+        assert (status.json()["mode"], status.json()["state"]) == ("live", "running")

@@ -1,20 +1,22 @@
-"""Batch surveillance on demand: scan the stored events and hand the alerts to the case desk.
+"""Batch surveillance on demand, and the state of live surveillance.
 
 The scan runs in the API process, so a rule's automatic response (a block, a suspension) holds
-for the very next request. Cedar's ``run_surveillance`` decides who may start one.
+for the very next request. Cedar's ``run_surveillance`` decides who may start one, and who may
+read the live stage's status (``wiring.live_surveillance``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel
 
 from orderguard.api.deps import Allowed, Ctx, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse
 from orderguard.api.schemas import RuleCount, ScanIn, ScanOut
-from orderguard.domain.events import TimestampError, parse_ts
+from orderguard.domain.events import TimestampError, format_ts, parse_ts
 
 router = APIRouter(prefix="/api/v1", tags=["surveillance"])
 RUN = Permission("run_surveillance", "Surveillance")
@@ -55,4 +57,59 @@ def scan(
         stored=len(run.stored),
         duplicates=len(run.duplicates),
         by_rule={rule: RuleCount(found=n, stored=stored[rule]) for rule, n in sorted(found.items())},
+    )
+
+
+class LivePosition(BaseModel):
+    ts: str
+    seq: int
+
+
+class LiveStatusOut(BaseModel):
+    """The live surveillance stage: ``mode`` off when ``serve --surveillance off``."""
+
+    mode: Literal["live", "off"]
+    state: str | None = None
+    live_since: str | None = None
+    restored: str | None = None
+    events_observed: int = 0
+    events_observed_since_start: int = 0
+    position: LivePosition | None = None
+    lag_seconds: float = 0.0
+    late_events: int = 0
+    alerts_raised: int = 0
+    alerts_already_stored: int = 0
+    last_alert_at: str | None = None
+    errors: int = 0
+    lateness_seconds: float | None = None
+
+
+@router.get(
+    "/surveillance/status",
+    response_model=LiveStatusOut,
+    responses=ERROR_RESPONSES,
+    openapi_extra=RUN.openapi(),
+)
+def status(ctx: Ctx, _: Annotated[object, Depends(Allowed(RUN))]) -> LiveStatusOut:
+    """Live surveillance: events observed, lag, late events, alerts raised and when the last came."""
+    if ctx.live is None:
+        return LiveStatusOut(mode="off")
+    live = ctx.live.status()
+    at = live.position
+    position = None if at is None else LivePosition(ts=format_ts(at[0]), seq=at[1])
+    return LiveStatusOut(
+        mode="live",
+        state=live.state,
+        live_since=None if live.since_ns is None else format_ts(live.since_ns),
+        restored=live.restored,
+        events_observed=live.events_observed,
+        events_observed_since_start=live.events_observed_here,
+        position=position,
+        lag_seconds=round(live.lag_seconds, 3),
+        late_events=live.late_events,
+        alerts_raised=live.alerts_raised,
+        alerts_already_stored=live.alerts_already_stored,
+        last_alert_at=None if live.last_alert_ns is None else format_ts(live.last_alert_ns),
+        errors=live.errors,
+        lateness_seconds=live.lateness_seconds,
     )
