@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderguard.app import AppContext
+from orderguard.cases.listing import OPEN_STATUSES, AlertFilter
 
 _REGISTRIES: weakref.WeakKeyDictionary[AppContext, ApiMetrics] = weakref.WeakKeyDictionary()
 
@@ -35,7 +36,12 @@ class ApiMetrics:
         audit_size.set_function(lambda: float(ctx.audit.head()[0]))
         store = ctx.cases.store
         open_alerts = Gauge("orderguard_open_alerts", "alerts not closed", registry=self.registry)
-        open_alerts.set_function(lambda: float(sum(a.status.value != "closed" for a in store.alerts())))
+        still_open = AlertFilter(statuses=OPEN_STATUSES)  # counted in SQL, not read alert by alert
+        open_alerts.set_function(lambda: float(store.listing.count_alerts(still_open)))
+        if ctx.live is not None:
+            from orderguard.api.live_metrics import LiveSurveillanceCollector
+
+            self.registry.register(LiveSurveillanceCollector(ctx.live))
 
     def count_order(self, outcome: str) -> None:
         self._child(self.orders, "orders", outcome).inc()

@@ -5,6 +5,9 @@ starts after it. An item added or removed meanwhile neither repeats nor skips an
 offsets cannot promise. Bodies stay JSON arrays (the v1 shape clients already read); the next page
 is named in the answer's headers: ``Link: <...>; rel="next"`` and ``X-Next-Cursor``. A last page
 has neither.
+
+Long lists (alerts, cases) are paged by the store in SQL (``Keyset``: it reads one page and one
+more row); short ones are cut out of a full read (``Pager``).
 """
 
 from __future__ import annotations
@@ -53,9 +56,17 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> Key:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise CursorError(f"cursor: {cursor[:40]!r} is not a cursor of this list; {fix}") from None
     fits = isinstance(values, list) and len(values) == len(shape)
-    if not fits or not all(type(v) is t for v, t in zip(values, shape, strict=True)):
+    if not fits or not all(type(v) is t and _storable(v) for v, t in zip(values, shape, strict=True)):
         raise CursorError(f"cursor: {cursor[:40]!r} is not a cursor of this list; {fix}")
     return tuple(values)
+
+
+def _storable(value: object) -> bool:
+    """Whether a key value can be a bound SQL parameter on both backends (a 64-bit integer; text
+    without NUL, which PostgreSQL refuses): a hand-made cursor must not turn into a 500."""
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return not isinstance(value, str) or "\x00" not in value
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,10 @@ class PageRequest:
             return
         self.response.headers["Link"] = f'<{self.url.include_query_params(cursor=next_cursor)}>; rel="next"'
         self.response.headers[NEXT_HEADER] = next_cursor
+
+    def keyset(self, key: Callable[[T], Key], shape: tuple[type, ...], scope: str) -> Keyset[T]:
+        """A page the store reads itself (keyset in SQL) for the list and filters named by ``scope``."""
+        return Keyset(self, key, shape, scope)
 
     def pager(self, key: Callable[[T], Key], shape: tuple[type, ...]) -> Pager[T]:
         return Pager(self, key, shape)
@@ -125,4 +140,44 @@ class Pager(Generic[T]):
         shown = rest[: self.limit]
         more = len(rest) > self.limit
         self.next_cursor = encode_cursor(self.key(shown[-1])) if more and shown else None
+        return shown
+
+
+class Keyset(Generic[T]):
+    """A keyset page read by the store: it reads up to ``fetch`` items (the page and one more, to
+    learn whether another page follows) sorted by ``key``, starting after ``after``; ``page`` cuts
+    them to the page and names the next one.
+
+    The cursor carries ``scope`` (the list and a fingerprint of its filters) before the key: a
+    cursor of another list or another filter set is refused (400) when the keyset is made, as is
+    one that was not made here. A cursor is a position only; every page is access-checked anew.
+    """
+
+    def __init__(
+        self, paging: PageRequest, key: Callable[[T], Key], shape: tuple[type, ...], scope: str
+    ) -> None:
+        self.paging = paging
+        self.key = key
+        self.scope = scope
+        self.fetch = paging.limit + 1
+        self.after: Key | None = None
+        if paging.cursor is not None:
+            try:
+                found = decode_cursor(paging.cursor, (str, *shape))
+            except CursorError as exc:
+                raise ApiError(400, "BAD_CURSOR", str(exc)) from None
+            if found[0] != scope:
+                raise ApiError(
+                    400,
+                    "BAD_CURSOR",
+                    f"cursor: {paging.cursor[:40]!r} belongs to another list or other filters; pass the "
+                    "filters the cursor was made with, or leave the cursor out to start from the first page",
+                )
+            self.after = found[1:]
+
+    def page(self, items: Sequence[T]) -> list[T]:
+        """The page out of what the store read, the next one named in the headers."""
+        shown = list(items[: self.paging.limit])
+        more = len(items) > self.paging.limit
+        self.paging.announce(encode_cursor((self.scope, *self.key(shown[-1]))) if more and shown else None)
         return shown

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -26,7 +27,8 @@ from orderguard.audit.encoding import (
 from orderguard.audit.keys import KeyFormatError, KeySet
 from orderguard.audit.merkle import MerkleTree, hash_leaf
 from orderguard.audit.proofs import ProofError, inclusion_proof, verify_inclusion
-from orderguard.audit.store import AuditStore
+from orderguard.audit.scan import StoredEntry
+from orderguard.audit.store import MAX_RANGE, AuditRangeError, AuditStore
 
 BUNDLE_FORMAT: Final = "orderguard-audit-bundle/1"
 
@@ -61,12 +63,12 @@ def export_bundle(
     size, note = best
     tree = MerkleTree(leaf_hash for idx, leaf_hash in store.iter_leaf_hashes() if idx < size)
     wanted = list(range(size)) if indexes is None else indexes
+    outside = [index for index in wanted if not 0 <= index < size]
+    if outside:
+        raise BundleError(f"entry {outside[0]} is not covered by the checkpoint of size {size}")
     entries: list[dict[str, Any]] = []
-    for index in wanted:
-        stored = store.entry(index)
-        if stored is None or index >= size:
-            raise BundleError(f"entry {index} is not covered by the checkpoint of size {size}")
-        _, _, leaf, salt, payload = stored
+    for stored in _stored_entries(store, wanted):
+        index, _, leaf, salt, payload = stored
         entries.append(
             {
                 "index": index,
@@ -79,6 +81,21 @@ def export_bundle(
     bundle = {"format": BUNDLE_FORMAT, "checkpoint": note, "keys": keys.to_text(), "entries": entries}
     out.write_text(json.dumps(bundle, indent=1) + "\n")
     return len(entries), size
+
+
+def _stored_entries(store: AuditStore, wanted: list[int]) -> Iterator[StoredEntry]:
+    """The entries at ``wanted`` (all inside the log), in that order: each run of consecutive
+    indexes is one range read instead of one query per entry."""
+    start = 0
+    while start < len(wanted):
+        stop = start + 1
+        while stop < len(wanted) and wanted[stop] == wanted[stop - 1] + 1 and stop - start < MAX_RANGE:
+            stop += 1
+        try:
+            yield from store.entries(wanted[start], wanted[stop - 1] + 1)
+        except AuditRangeError as exc:
+            raise BundleError(str(exc)) from None
+        start = stop
 
 
 @dataclass(slots=True)

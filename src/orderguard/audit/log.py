@@ -12,7 +12,6 @@ commit is unknown, and reopening rebuilds the tree from what is really stored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import struct
 import threading
@@ -27,6 +26,7 @@ from sqlalchemy import Engine
 from orderguard.audit.checkpoint import Checkpoint
 from orderguard.audit.encoding import FORMAT_VERSION, encode_for_log
 from orderguard.audit.keys import NoteSigner
+from orderguard.audit.log_batch import LogBatch, wake_waiters
 from orderguard.audit.merkle import HASH_SIZE, LEAF_PREFIX, MerkleTree
 from orderguard.audit.proofs import consistency_proof, inclusion_proof
 from orderguard.audit.store import AuditStore, BatchWriter
@@ -44,34 +44,6 @@ _second = itemgetter(1)
 
 class AuditLogError(RuntimeError):
     """The log cannot accept or serve entries; the message says why and what to do."""
-
-
-class _Batch:
-    __slots__ = ("done", "error", "first_index", "items", "waiters")
-
-    def __init__(self) -> None:
-        self.items: list[tuple[bytes, bytes, bytes]] = []  # (commitment + header, salt, payload)
-        # A lock held until the batch is settled: waiting on it is cheaper than an Event's Condition.
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.first_index = -1
-        self.error: BaseException | None = None
-        # Coroutines awaiting this batch, by event loop: each awaits its own future (a cancelled caller
-        # cancels only its own), and each loop is woken once per batch to settle all of its futures.
-        self.waiters: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-
-
-def _settle(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():  # a cancelled caller's future is done already
-            future.set_result(None)
-
-
-def _wake(waiters: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]]) -> None:
-    """Settle each loop's futures with one thread-safe call per loop (a closed loop has nobody to wake)."""
-    for loop, futures in waiters.items():
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, futures)
 
 
 def _raise_first_gap(rows: list[tuple[int, bytes]], expected: int) -> NoReturn:
@@ -116,7 +88,7 @@ class AuditLog:
             raise
         self._tree_lock = threading.Lock()
         self._batch_lock = threading.Lock()
-        self._open = _Batch()
+        self._open = LogBatch()
         # Held while the open batch is empty: its first caller releases it to wake the sequencer, which
         # takes it again before swapping batches (a bare lock: an Event's Condition costs Python calls).
         self._work = threading.Lock()
@@ -195,7 +167,7 @@ class AuditLog:
 
     def _join(
         self, encoded: list[tuple[bytes, bytes, bytes]], future: asyncio.Future[None] | None = None
-    ) -> tuple[_Batch, int]:
+    ) -> tuple[LogBatch, int]:
         """Add ``encoded`` (and an awaiting caller's ``future``) to the open batch: (batch, position)."""
         with self._batch_lock:
             if self._closing:
@@ -203,21 +175,13 @@ class AuditLog:
             if self._failure is not None:
                 raise AuditLogError(f"audit log stopped after a failed write ({self._failure}); reopen it")
             batch = self._open
-            position = len(batch.items)
-            batch.items += encoded
-            if future is not None:
-                loop = future.get_loop()
-                waiting = batch.waiters.get(loop)
-                if waiting is None:
-                    batch.waiters[loop] = [future]
-                else:
-                    waiting.append(future)
+            position = batch.add(encoded, future)
             if not position:  # the first entry of a batch wakes the sequencer (see ``_work``)
                 self._work.release()
         return batch, position
 
     @staticmethod
-    def _first_index(batch: _Batch, position: int) -> int:
+    def _first_index(batch: LogBatch, position: int) -> int:
         """The index of the entry at ``position`` of a settled batch, or its write error."""
         if batch.error is not None:
             raise AuditLogError(f"audit entry was not stored: {batch.error}") from batch.error
@@ -227,7 +191,7 @@ class AuditLog:
         while True:
             self._work.acquire()  # released by a batch's first entry, or by close()
             with self._batch_lock:
-                batch, self._open = self._open, _Batch()
+                batch, self._open = self._open, LogBatch()
                 closing = self._closing
             if batch.items:
                 self._write(batch)
@@ -235,7 +199,7 @@ class AuditLog:
                 self._writer.close()
                 return
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: LogBatch) -> None:
         # Whole-batch operations (map over C functions): no Python code runs per entry here.
         first = self.tree.size
         tails, salts, payloads = zip(*batch.items, strict=True)
@@ -257,7 +221,7 @@ class AuditLog:
                 self._dirty.set()
         batch.done.release()
         if batch.waiters:
-            _wake(batch.waiters)
+            wake_waiters(batch.waiters)
 
     # --- reading -----------------------------------------------------------------------------------------
 

@@ -34,6 +34,11 @@ _PG_BATCH_SQL = (
 )
 _EXACT_ROWS = 32  # SQLite: a batch up to this size is one statement per table, larger ones a few
 _MAX_ROWS_PER_STATEMENT = 4096  # 12,288 bound values; capped lower when SQLite's variable limit is lower
+MAX_RANGE = 10_000  # entries per range read: a page or a bundle chunk, never the whole log in memory
+
+
+class AuditRangeError(ValueError):
+    """A range read asked for entries the log does not hold (or too many at once); the message says which."""
 
 
 class BatchWriter:
@@ -226,6 +231,33 @@ class AuditStore:
             row = conn.execute(query).first()
         return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
+    def entries(self, start: int, stop: int) -> list[StoredEntry]:
+        """Entries ``start`` to ``stop - 1`` with their payloads (None once erased), in index order, in one
+        query; AuditRangeError unless every one of them is stored and the range is at most MAX_RANGE long."""
+        if start < 0 or stop < start or stop - start > MAX_RANGE:
+            raise AuditRangeError(
+                f"audit entries [{start}, {stop}): ask for 0 <= start <= stop with at most {MAX_RANGE} "
+                "entries per read"
+            )
+        if start == stop:
+            return []
+        query = (
+            select(audit_entries.c.idx, audit_entries.c.leaf_hash, audit_entries.c.leaf)
+            .add_columns(audit_payloads.c.salt, audit_payloads.c.payload)
+            .select_from(audit_entries.outerjoin(audit_payloads, audit_payloads.c.idx == audit_entries.c.idx))
+            .where(audit_entries.c.idx >= start, audit_entries.c.idx < stop)
+            .order_by(audit_entries.c.idx)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if len(rows) != stop - start:
+            bound = self.index_bound()
+            held = f"entries 0 to {bound - 1}" if bound else "no entries yet"
+            raise AuditRangeError(
+                f"audit entries [{start}, {stop}): the log holds {held}; ask for a range inside it"
+            )
+        return [(row[0], bytes(row[1]), bytes(row[2]), _bytes(row[3]), _bytes(row[4])) for row in rows]
+
     def insert_checkpoint(self, size: int, key_name: str, note: str) -> None:
         """Store a signed note unless this key already signed this size (Ed25519 is deterministic)."""
         insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
@@ -257,3 +289,7 @@ class AuditStore:
                 )
             )
             conn.execute(audit_payloads.delete().where(audit_payloads.c.idx == idx))
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)

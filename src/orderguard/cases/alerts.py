@@ -230,17 +230,12 @@ class AlertService:
         actor: str,
         queue: Queue | None = None,
         status: AlertStatus | None = None,
-        shown: Callable[[list[StoredAlert]], list[StoredAlert]] | None = None,
     ) -> list[StoredAlert]:
-        """Alerts in a queue (never the reader's own); the listing is audited.
-
-        ``shown`` narrows the listing to what the reader sees (filters, one page): only that is
-        returned and recorded as read.
-        """
+        """Every alert in a queue (never the reader's own), oldest first; the listing is audited.
+        Lists a reader pages through are read a page at a time by ``cases.lists.ListReader``."""
 
         def load() -> list[StoredAlert]:
-            found = [a for a in self.store.alerts(queue=queue, status=status) if a.alert.actor != actor]
-            return found if shown is None else shown(found)
+            return [a for a in self.store.alerts(queue=queue, status=status) if a.alert.actor != actor]
 
         return self.access.listing(
             actor,

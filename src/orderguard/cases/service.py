@@ -63,14 +63,12 @@ class CaseService:
         *,
         actor: str,
         status: CaseStatus | None = None,
-        shown: Callable[[list[Case]], list[Case]] | None = None,
     ) -> list[Case]:
-        """Cases (never the reader's own), oldest first; the listing is audited. ``shown`` narrows
-        it to what the reader sees (one page): only that is returned and recorded as read."""
+        """Every case (never the reader's own), oldest first; the listing is audited. Lists a reader
+        pages through are read a page at a time by ``cases.lists.ListReader``."""
 
         def load() -> list[Case]:
-            found = [c for c in self.store.cases(status) if c.subject != actor]
-            return found if shown is None else shown(found)
+            return [c for c in self.store.cases(status) if c.subject != actor]
 
         return self.access.listing(
             actor,

@@ -14,6 +14,7 @@ from orderguard.cases.access import CaseAccess
 from orderguard.cases.alerts import AlertService
 from orderguard.cases.approvals_bridge import LiftApprovals, ReapprovalHook
 from orderguard.cases.evidence import AuditEvidence
+from orderguard.cases.lists import ListReader
 from orderguard.cases.metrics import CaseMetrics
 from orderguard.cases.notify import NotificationDispatcher, Notifier
 from orderguard.cases.response_store import ResponseStore
@@ -42,6 +43,7 @@ class CasesStack:
     dispatcher: NotificationDispatcher | None
     audit_evidence: AuditEvidence | None
     events: EventStore | None
+    lists: ListReader  # the alert queue and case list, paged in SQL
 
     def close(self) -> None:
         """Stop the notifier workers (deliveries not made stay in the outbox)."""
@@ -120,4 +122,5 @@ def build_cases(
         dispatcher,
         audit_evidence,
         events,
+        ListReader(store, access),
     )

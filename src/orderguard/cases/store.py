@@ -10,20 +10,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Row, Select, func, select, update
+from sqlalchemy import Column, Connection, Engine, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from orderguard.cases.listing import AlertFilter, CaseListing, case_of, stored_alert
 from orderguard.cases.model import (
     AlertStatus,
     Case,
     CaseStatus,
     Comment,
-    Disposition,
     EvidenceItem,
     Queue,
     StoredAlert,
 )
-from orderguard.domain.alerts import Alert
 from orderguard.storage.cases_tables import case_alerts, case_comments, case_evidence, cases
 
 
@@ -33,6 +32,7 @@ class CaseStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self.listing = CaseListing(engine)
 
     # --- alerts ----------------------------------------------------------------------------------
     def insert_alert(self, conn: Connection, stored: StoredAlert) -> bool:
@@ -78,7 +78,7 @@ class CaseStore:
     def alert(self, alert_id: str) -> StoredAlert | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(case_alerts).where(case_alerts.c.alert_id == alert_id)).first()
-        return None if row is None else _stored_alert(row)
+        return None if row is None else stored_alert(row)
 
     def alerts(
         self,
@@ -88,14 +88,13 @@ class CaseStore:
         case_id: str | None = None,
         rule: str | None = None,
     ) -> list[StoredAlert]:
-        """Alerts matching every filter given, oldest first."""
-        c = case_alerts.c
-        equal = {c.status: None if status is None else status.value, c.case_id: case_id, c.rule: rule}
-        query = where_given(select(case_alerts), equal)
+        """Alerts matching every filter given, oldest first (all of them: lists page with ``listing``)."""
+        statuses = None if status is None else frozenset({status})
+        wanted = AlertFilter(rule=rule, statuses=statuses, queue=queue, case_id=case_id)
+        query = select(case_alerts).where(*wanted.conditions(None))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(case_alerts.c.ts_ns, case_alerts.c.alert_id)).all()
-        found = [_stored_alert(row) for row in rows]
-        return [a for a in found if queue is None or queue in a.queues]
+        return [stored_alert(row) for row in rows]
 
     def update_alert(self, stored: StoredAlert) -> None:
         with self.engine.begin() as conn:
@@ -128,7 +127,7 @@ class CaseStore:
     def open_case_of(self, conn: Connection, subject: str) -> Case | None:
         query = select(cases).where(cases.c.subject == subject, cases.c.status == CaseStatus.OPEN.value)
         row = conn.execute(query.order_by(cases.c.opened_ns)).first()
-        return None if row is None else _case(row)
+        return None if row is None else case_of(row)
 
     def insert_case(self, conn: Connection, case: Case) -> None:
         conn.execute(cases.insert().values(**_case_row(case)))
@@ -136,12 +135,12 @@ class CaseStore:
     def case(self, case_id: str) -> Case | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
-        return None if row is None else _case(row)
+        return None if row is None else case_of(row)
 
     def cases(self, status: CaseStatus | None = None) -> list[Case]:
         query = where_given(select(cases), {cases.c.status: None if status is None else status.value})
         with self.engine.connect() as conn:
-            return [_case(row) for row in conn.execute(query.order_by(cases.c.opened_ns, cases.c.case_id))]
+            return [case_of(row) for row in conn.execute(query.order_by(cases.c.opened_ns, cases.c.case_id))]
 
     def update_case(self, case: Case) -> None:
         row = _case_row(case)
@@ -209,42 +208,6 @@ def _next_seq(conn: Connection, table: Any, case_id: str) -> int:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{table.name}:{case_id}",))
     highest = conn.execute(select(func.max(table.c.seq)).where(table.c.case_id == case_id)).scalar()
     return 1 if highest is None else int(highest) + 1
-
-
-def _stored_alert(row: Row[Any]) -> StoredAlert:
-    alert = Alert(
-        row.alert_id,
-        row.rule,
-        row.severity,
-        row.actor,
-        row.symbol,
-        row.ts_ns,
-        tuple(json.loads(row.event_ids)),
-        row.explanation,
-        row.action,
-    )
-    return StoredAlert(
-        alert=alert,
-        queues=tuple(Queue(q) for q in row.queues.split(",") if q),
-        status=AlertStatus(row.status),
-        case_id=row.case_id,
-        received_ns=row.received_ns,
-        disposition=None if row.disposition is None else Disposition(row.disposition),
-        triaged_ns=row.triaged_ns,
-        closed_ns=row.closed_ns,
-    )
-
-
-def _case(row: Row[Any]) -> Case:
-    return Case(
-        case_id=row.case_id,
-        subject=row.subject,
-        status=CaseStatus(row.status),
-        opened_ns=row.opened_ns,
-        assignee=row.assignee,
-        closed_ns=row.closed_ns,
-        disposition=None if row.disposition is None else Disposition(row.disposition),
-    )
 
 
 def _case_row(case: Case) -> dict[str, object]:

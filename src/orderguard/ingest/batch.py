@@ -56,7 +56,7 @@ class EventBatch:
                     kind=EventKind(kind),
                     actor=columns["actor"][i],
                     seq=columns["seq"][i],
-                    side=Side(side) if side else None,  # validation lets an empty side stand for none
+                    side=Side(side) if side else None,  # intake stores an empty side as none
                     extra=MappingProxyType(extra),
                     **{name: columns[name][i] for name in _OPTIONAL if name != "side"},
                 )

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orderguard.domain.events import COMMON_REQUIRED
+from orderguard.domain.events import COMMON_REQUIRED, STRING_FIELDS
 from orderguard.ingest._checks import ValueChecker
 from orderguard.ingest._columns import ColumnCoercer
 from orderguard.ingest._locate import Locator, row_locator, true_indices
@@ -25,6 +25,9 @@ from orderguard.ingest.errors import FileReport, IngestError, IngestReport
 from orderguard.ingest.schema import EVENT_SCHEMA, INPUT_TYPES
 
 REPORT_LIMIT = 20
+# Optional text that arrives empty ("" in JSON, an empty CSV cell, "" in Parquet) is stored as absent
+# (null), decided here once for every reader, so no later stage has to tell "" from None.
+_OPTIONAL_TEXT = tuple(name for name in STRING_FIELDS if name not in COMMON_REQUIRED)
 
 
 @dataclass
@@ -61,12 +64,26 @@ def _check_raw(raw: pa.Table, path: str, locate: Locator, limit: int) -> _Checke
         return _Checked(path, locate, None, errors[:limit])
     rows = raw.num_rows
     arrays: list[pa.ChunkedArray | pa.Array] = [pa.nulls(rows, pa.int64()).fill_null(0)]
-    arrays.extend(columns.get(f.name, pa.nulls(rows, f.type)) for f in EVENT_SCHEMA if f.name != "seq")
+    arrays.extend(
+        _empty_as_absent(columns[f.name])
+        if f.name in _OPTIONAL_TEXT and f.name in columns
+        else columns.get(f.name, pa.nulls(rows, f.type))
+        for f in EVENT_SCHEMA
+        if f.name != "seq"
+    )
     table = pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
     for name in raw.column_names:
         if name not in INPUT_TYPES and name != "seq":
             table = table.append_column(name, raw.column(name))
     return _Checked(path, locate, table, [])
+
+
+def _empty_as_absent(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column`` with every empty string turned into null (unchanged when it has none)."""
+    empty = pc.equal(column, "")
+    if not pc.any(empty).as_py():
+        return column
+    return pc.if_else(empty, pa.scalar(None, column.type), column)
 
 
 def _check_file(path: Path, limit: int) -> _Checked:

@@ -32,8 +32,11 @@ case_alerts = Table(
     Column("triaged_ns", BigInteger, nullable=True),
     Column("closed_ns", BigInteger, nullable=True),
     PrimaryKeyConstraint("alert_id", name="pk_case_alerts"),
-    Index("ix_case_alerts_case", "case_id"),
+    Index("ix_case_alerts_case_rule", "case_id", "rule"),  # 0007_cases_paging (was case_id alone)
     Index("ix_case_alerts_status", "status"),
+    Index("ix_case_alerts_ts", "ts_ns", "alert_id"),  # 0007_cases_paging: the queue, newest first
+    Index("ix_case_alerts_actor_ts", "actor", "ts_ns"),  # 0007_cases_paging
+    Index("ix_case_alerts_rule_ts", "rule", "ts_ns"),  # 0007_cases_paging
 )
 
 cases = Table(
@@ -48,6 +51,7 @@ cases = Table(
     Column("disposition", Text, nullable=True),
     PrimaryKeyConstraint("case_id", name="pk_cases"),
     Index("ix_cases_subject", "subject", "status"),
+    Index("ix_cases_opened", "opened_ns", "case_id"),  # 0007_cases_paging: the case list, oldest first
 )
 
 case_comments = Table(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,24 +10,33 @@ from fastapi.responses import HTMLResponse
 from orderguard.api.deps import Ctx
 from orderguard.api.routes.audit import READ as READ_AUDIT
 from orderguard.audit.encoding import EncodingError, decode_leaf
-from orderguard.audit.store import AuditStore
+from orderguard.audit.store import AuditRangeError, AuditStore
 from orderguard.policy.authorizer import POLICY_DIR
 from orderguard.policy.sod import conflict_sets
 from orderguard.web.render import CurrentWebUser, allowed, form_allowed, page
 
 router = APIRouter(include_in_schema=False)
 AUDIT_ENTRIES = 50  # per page
+MISSING_ENTRY = "this entry is not in the store (deleted?): verify the log to see the break"
 
 
-def audit_headers(store: AuditStore, indexes: Sequence[int]) -> list[tuple[int, dict[str, object]]]:
-    """(index, header) of the entries at ``indexes``; an undecodable leaf shows as its error."""
+def audit_headers(store: AuditStore, start: int, stop: int) -> list[tuple[int, dict[str, object]]]:
+    """(index, header) of entries ``start`` to ``stop - 1``, newest first, read in one query; an
+    undecodable leaf shows as its error, and an entry missing from the store as a gap row (someone
+    deleted it: the page must still show, and the verify button names the break)."""
+    try:
+        stored = store.entries(start, stop)
+    except AuditRangeError:  # a hole in the range: read what is left, one entry at a time
+        stored = [entry for entry in map(store.entry, range(start, stop)) if entry is not None]
+    leaves = {index: leaf for index, _, leaf, _, _ in stored}
     found: list[tuple[int, dict[str, object]]] = []
-    for index in indexes:
-        stored = store.entry(index)
-        if stored is None:
+    for index in range(stop - 1, start - 1, -1):
+        leaf = leaves.get(index)
+        if leaf is None:
+            found.append((index, {"kind": "entry_missing", "action": MISSING_ENTRY}))
             continue
         try:
-            found.append((index, decode_leaf(stored[2]).header))
+            found.append((index, decode_leaf(bytes(leaf)).header))
         except EncodingError as exc:
             found.append((index, {"kind": "unreadable", "action": str(exc)}))
     return found
@@ -50,7 +58,7 @@ def audit_status(
     # Pages are anchored on entry numbers, not offsets: the log grows with every page view, and an
     # offset would shift the next page under the reader.
     top = min(before, size) if before else size
-    shown = range(top - 1, max(top - AUDIT_ENTRIES, 0) - 1, -1)
+    bottom = max(top - AUDIT_ENTRIES, 0)
     return page(
         request,
         ctx,
@@ -60,8 +68,8 @@ def audit_status(
         root=root.hex(),
         checkpoint=checkpoints[-1] if checkpoints else None,
         verify=ctx.last_verify,
-        entries=audit_headers(store, shown),
-        older=f"/audit?before={shown[-1]}" if shown and shown[-1] > 0 else None,
+        entries=audit_headers(store, bottom, top),
+        older=f"/audit?before={bottom}" if bottom > 0 else None,
         newer=_newer(top, size),
     )
 

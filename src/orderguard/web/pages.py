@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -13,10 +12,11 @@ from orderguard.api.deps import Ctx
 from orderguard.api.routes.approvals import OPEN, REJECT, VOTE, awaiting, mine, origin_of
 from orderguard.api.routes.cases import READ as READ_CASES
 from orderguard.api.routes.cases import WORK as WORK_CASES
-from orderguard.api.routes.cases import filter_alerts, newest_first
-from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition, StoredAlert
+from orderguard.cases.listing import AlertFilter
+from orderguard.cases.model import AccessDeniedError, AlertStatus, CaseError, Disposition
 from orderguard.cases.timeline import TimelineEntry
 from orderguard.domain import Role
+from orderguard.web.alert_queue import queue_view
 from orderguard.web.paging import Pages
 from orderguard.web.render import CurrentWebUser, allowed, allowed_quiet, form_allowed, page, refused_page
 
@@ -103,38 +103,25 @@ def alert_queue(
     refused = allowed(request, ctx, user, READ_CASES)
     if refused:
         return refused
-    cases = ctx.cases
-    try:
-        everything = cases.alerts.list_alerts(actor=user.id)
-        listed = cases.cases.list_cases(actor=user.id)
-    except AccessDeniedError as exc:
-        return refused_page(request, ctx, user, exc)
-    chosen = [
-        s
-        for s in filter_alerts(
-            everything, rule=rule or None, severity=severity or None, subject=subject or None
-        )
-        if not status or (s.status.value != "closed" if status == "open" else s.status.value == status)
-    ]
     is_htmx = request.headers.get("hx-request") == "true"
     filters = {"rule": rule, "severity": severity, "status": status, "subject": subject}
     shown = filters if per_page == ALERTS_PER_PAGE else {**filters, "per_page": str(per_page)}
-    pages = Pages.of("/alerts", shown, len(chosen), page_number, per_page)
+    try:  # one page read in SQL (web/alert_queue.py)
+        view = queue_view(
+            ctx.cases, user.id, filters, page_number, per_page, linked=shown, table_only=is_htmx
+        )
+    except AccessDeniedError as exc:
+        return refused_page(request, ctx, user, exc)
     return page(
         request,
         ctx,
         user,
         "_alerts_table.html" if is_htmx else "alerts.html",
-        items=pages.slice(chosen),
-        pages=pages,
+        200,
+        **view,
         default_per_page=ALERTS_PER_PAGE,
-        rules=sorted({s.alert.rule for s in everything}),
-        subjects=sorted({s.alert.actor for s in everything}),
         statuses=["open", *(st.value for st in AlertStatus)],
         filters=filters,
-        cases=listed,
-        alert_counts=Counter(s.case_id for s in everything),
-        case_rules=_rules_by_case(everything),
         names={p.id: p.name for p in ctx.controls.directory.all()},
     )
 
@@ -149,14 +136,6 @@ def _near_alerts(
     return [
         t for t in timeline if t.ref in key_refs or any(abs(t.ts_ns - ts) <= NEAR_ALERT_NS for ts in alert_ts)
     ]
-
-
-def _rules_by_case(alerts: list[StoredAlert]) -> dict[str, list[str]]:
-    """The distinct rules of each case's alerts, in words, most frequent first."""
-    counts: dict[str, Counter[str]] = {}
-    for stored in alerts:
-        counts.setdefault(stored.case_id, Counter())[stored.alert.rule.replace("_", " ")] += 1
-    return {case_id: [rule for rule, _ in rules.most_common()] for case_id, rules in counts.items()}
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, openapi_extra=READ_CASES.openapi())
@@ -255,7 +234,7 @@ def subject_timeline(
     events = ctx.events.by_actor(subject)
     cases = ctx.cases
     try:
-        alerts = [s for s in cases.alerts.list_alerts(actor=user.id) if s.alert.actor == subject]
+        alerts = cases.lists.alerts(actor=user.id, filters=AlertFilter(subject=subject), limit=None)
     except AccessDeniedError:
         alerts = []
     pages = Pages.of(f"/subjects/{subject}", {}, len(events), page_number, SUBJECT_EVENTS)
@@ -269,6 +248,6 @@ def subject_timeline(
         suspended=subject in ctx.controls.directory.suspended,
         events=pages.slice(events[::-1]),
         pages=pages,
-        alerts=sorted(alerts, key=newest_first),
+        alerts=alerts,  # newest first
         case_ids=sorted({s.case_id for s in alerts}),
     )

@@ -27,8 +27,13 @@ class Pages:
         return cls(path, tuple(filters.items()), total, number, per_page)
 
     def slice(self, items: Sequence[T]) -> Sequence[T]:
-        """The items of this page."""
-        return items[(self.number - 1) * self.per_page : self.number * self.per_page]
+        """The items of this page (for a list already in memory)."""
+        return items[self.offset : self.number * self.per_page]
+
+    @property
+    def offset(self) -> int:
+        """How many items come before this page (a store reads the page with OFFSET/LIMIT)."""
+        return (self.number - 1) * self.per_page
 
     @property
     def count(self) -> int:

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from orderguard.api import create_app
-from orderguard.api.paging import NEXT_HEADER
+from orderguard.api.paging import NEXT_HEADER, decode_cursor, encode_cursor
 from orderguard.app import AppContext
 from orderguard.config import FirmConfig
+from orderguard.domain.alerts import Alert
 from tests.functional.api.client import TestClient
 from tests.functional.api.support import demo_context
 from tests.functional.web.support import audit_entries
@@ -145,3 +146,124 @@ class TestApprovals:
         assert walked[:3] == opened[::-1]
         pending = _walk(client, "/api/v1/approvals/pending", headers["carol"], limit=2)
         assert set(opened) <= {r["request_id"] for p in pending for r in p}
+
+
+def _alert(n: int, ts: int, actor: str = "bob") -> Alert:
+    return Alert(
+        f"late-{n}", "wash_trade", "low", actor, "AAPL", ts, (f"ev-late-{n}",), "planted late", "alert"
+    )
+
+
+class TestAlertCursors:
+    def test_filtered_pages_join_to_the_filtered_queue(self, world: World) -> None:
+        """Pages of 1 under a filter are that filter's whole answer, each alert once."""
+        _, client, headers = world
+        whole = client.get("/api/v1/alerts", params={"limit": 1000}, headers=headers["carol"]).json()
+        severity = whole[0]["severity"]
+        pages = _walk(client, "/api/v1/alerts", headers["carol"], limit=1, severity=severity)
+        assert [a["alert_id"] for p in pages for a in p] == [
+            a["alert_id"] for a in whole if a["severity"] == severity
+        ]
+
+    def test_inserts_between_pages_neither_repeat_nor_skip(self, world: World) -> None:
+        """Alerts stored while a client pages (one newer, one older than every cursor) leave each alert
+        there at the start listed once, and the older newcomer is reached too."""
+        ctx, client, headers = world
+        before = [
+            a["alert_id"]
+            for a in client.get("/api/v1/alerts", params={"limit": 1000}, headers=headers["carol"]).json()
+        ]
+        oldest = min(s.alert.ts for s in ctx.cases.store.alerts())
+        newest = max(s.alert.ts for s in ctx.cases.store.alerts())
+        first = client.get("/api/v1/alerts", params={"limit": 2}, headers=headers["carol"])
+        ctx.cases.alerts.ingest([_alert(1, newest + 1), _alert(2, oldest - 1)])
+        seen = [a["alert_id"] for a in first.json()]
+        cursor = first.headers[NEXT_HEADER]
+        while cursor:
+            answer = client.get(
+                "/api/v1/alerts", params={"limit": 2, "cursor": cursor}, headers=headers["carol"]
+            )
+            seen += [a["alert_id"] for a in answer.json()]
+            cursor = answer.headers.get(NEXT_HEADER)
+        assert len(seen) == len(set(seen))
+        assert seen == [*before, "late-2"]
+
+    def test_cursor_of_other_filters_is_refused(self, world: World) -> None:
+        """A cursor made under other filters, or for the case list, is a 400 BAD_CURSOR naming the cursor."""
+        _, client, headers = world
+        first = client.get("/api/v1/alerts", params={"limit": 1}, headers=headers["carol"])
+        cursor = first.headers[NEXT_HEADER]
+        other = client.get(
+            "/api/v1/alerts",
+            params={"limit": 1, "cursor": cursor, "rule": "front_running"},
+            headers=headers["carol"],
+        )
+        assert other.status_code == 400
+        assert other.json()["error"]["code"] == "BAD_CURSOR"
+        assert other.json()["error"]["message"].startswith("cursor: ")
+        case_cursor = client.get("/api/v1/cases", params={"limit": 1}, headers=headers["carol"]).headers.get(
+            NEXT_HEADER
+        )
+        if case_cursor is not None:
+            crossed = client.get("/api/v1/alerts", params={"cursor": case_cursor}, headers=headers["carol"])
+            assert crossed.status_code == 400
+
+    @pytest.mark.parametrize(
+        "cursor",
+        [
+            "abc",
+            "!!",
+            encode_cursor(("alerts:0000000000000000", 1, "a")),
+            encode_cursor((1, "a")),
+            encode_cursor(("alerts:0000000000000000", 10**30, "a")),
+            encode_cursor(("alerts:0000000000000000", 1, "a\x00")),
+        ],
+    )
+    def test_forged_cursor_is_refused(self, world: World, cursor: str) -> None:
+        """A cursor not made by this server for this list and filters is a 400 naming the parameter."""
+        _, client, headers = world
+        for path in ("/api/v1/alerts", "/api/v1/cases"):
+            forged = client.get(path, params={"cursor": cursor}, headers=headers["carol"])
+            assert forged.status_code == 400, path
+            assert forged.json()["error"]["message"].startswith("cursor: ")
+
+    @pytest.mark.parametrize("edit", [(10**30, None), (-(2**63) - 1, None), (None, "a\x00b")])
+    def test_edited_cursor_that_cannot_be_bound_is_a_400(
+        self, world: World, edit: tuple[int | None, str | None]
+    ) -> None:
+        """A real cursor edited to a key no database can bind (beyond 64 bits, a NUL) is a 400, not a 500."""
+        _, client, headers = world
+        cursor = client.get("/api/v1/alerts", params={"limit": 1}, headers=headers["carol"]).headers[
+            NEXT_HEADER
+        ]
+        scope, ts, alert_id = decode_cursor(cursor, (str, int, str))
+        ts = ts if edit[0] is None else edit[0]
+        alert_id = alert_id if edit[1] is None else edit[1]
+        edited = encode_cursor((scope, ts, alert_id))
+        answer = client.get("/api/v1/alerts", params={"limit": 1, "cursor": edited}, headers=headers["carol"])
+        assert answer.status_code == 400
+        assert answer.json()["error"]["message"].startswith("cursor: ")
+
+    def test_time_range_filters_in_sql(self, world: World) -> None:
+        """since/until keep alerts in [since, until); a bad time is a 400 naming the parameter."""
+        _, client, headers = world
+        whole = client.get("/api/v1/alerts", params={"limit": 1000}, headers=headers["carol"]).json()
+        times = sorted({a["ts"] for a in whole})
+        since, until = times[0], times[-1]
+        ranged = client.get(
+            "/api/v1/alerts", params={"limit": 1000, "since": since, "until": until}, headers=headers["carol"]
+        ).json()
+        assert [a["alert_id"] for a in ranged] == [a["alert_id"] for a in whole if since <= a["ts"] < until]
+        bad = client.get("/api/v1/alerts", params={"since": "yesterday"}, headers=headers["carol"])
+        assert bad.status_code == 400
+        assert bad.json()["error"]["message"].startswith("since: ")
+
+    def test_case_list_filters_by_subject(self, world: World) -> None:
+        """The case list's subject filter keeps that person's cases only."""
+        _, client, headers = world
+        whole = client.get("/api/v1/cases", headers=headers["carol"]).json()
+        subject = whole[0]["subject"]
+        pages = _walk(client, "/api/v1/cases", headers["carol"], limit=1, subject=subject)
+        assert [c["case_id"] for p in pages for c in p] == [
+            c["case_id"] for c in whole if c["subject"] == subject
+        ]

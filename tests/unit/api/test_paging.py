@@ -105,3 +105,39 @@ class TestAnnounce:
         paging.page_of([(1, "a")], _key, SHAPE)
         assert "link" not in paging.response.headers
         assert NEXT_HEADER.lower() not in paging.response.headers
+
+
+class TestKeyset:
+    def test_store_reads_one_more_and_the_page_is_cut(self) -> None:
+        """The store reads limit + 1 rows; the page is the first limit, the next cursor names the last."""
+        paging = _request(2, None)
+        keyset = paging.keyset(_key, SHAPE, "things:f1")
+        assert (keyset.fetch, keyset.after) == (3, None)
+        assert keyset.page([(1, "a"), (2, "b"), (3, "c")]) == [(1, "a"), (2, "b")]
+        cursor = paging.response.headers[NEXT_HEADER]
+        assert decode_cursor(cursor, (str, *SHAPE)) == ("things:f1", 2, "b")
+        follow = _request(2, cursor).keyset(_key, SHAPE, "things:f1")
+        assert follow.after == (2, "b")
+
+    def test_short_read_is_the_last_page(self) -> None:
+        """Fewer rows than limit + 1 means no next page is named."""
+        paging = _request(2, None)
+        assert paging.keyset(_key, SHAPE, "s").page([(1, "a"), (2, "b")]) == [(1, "a"), (2, "b")]
+        assert NEXT_HEADER.lower() not in paging.response.headers
+
+    @pytest.mark.parametrize(
+        "cursor",
+        [
+            encode_cursor(("things:f2", 2, "b")),
+            encode_cursor((2, "b")),
+            encode_cursor(("things:f1", "2", "b")),
+            encode_cursor(("things:f1", 2**63, "b")),
+            encode_cursor(("things:f1", 2, "b\x00")),
+        ],
+    )
+    def test_cursor_of_other_scope_or_shape_is_a_400(self, cursor: str) -> None:
+        """A cursor of other filters, of the in-memory pager, or with a mistyped key: a 400 on ``cursor``."""
+        with pytest.raises(ApiError) as refused:
+            _request(2, cursor).keyset(_key, SHAPE, "things:f1")
+        assert refused.value.status == 400
+        assert refused.value.message.startswith("cursor: ")

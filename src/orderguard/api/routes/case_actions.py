@@ -12,10 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from orderguard.api.deps import Allowed, Caller, Ctx, Permission
-from orderguard.api.errors import ERROR_RESPONSES, ApiError
-from orderguard.api.routes.cases import NOT_FOUND, WORK, Worker, case_detail, guarded, response_out
-from orderguard.api.schemas import (
+from orderguard.api.case_schemas import (
     AssignIn,
     CaseDetailOut,
     LiftIn,
@@ -24,6 +21,9 @@ from orderguard.api.schemas import (
     ResponseIn,
     ResponseOut,
 )
+from orderguard.api.deps import Allowed, Caller, Ctx, Permission
+from orderguard.api.errors import ERROR_RESPONSES, ApiError
+from orderguard.api.routes.cases import NOT_FOUND, WORK, Worker, case_detail, guarded, response_out
 from orderguard.cases.model import BlockedPattern, Response
 
 router = APIRouter(prefix="/api/v1", tags=["alerts and cases"])

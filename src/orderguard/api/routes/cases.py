@@ -12,10 +12,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 
-from orderguard.api.deps import Allowed, Caller, Ctx, Permission
-from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
-from orderguard.api.paging import PAGED_HEADERS, Paged, Pager
-from orderguard.api.schemas import (
+from orderguard.api.case_schemas import (
     AlertMove,
     AlertOut,
     CaseDetailOut,
@@ -26,7 +23,11 @@ from orderguard.api.schemas import (
     ResponseOut,
     TimelineOut,
 )
+from orderguard.api.deps import Allowed, Caller, Ctx, Permission
+from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
+from orderguard.api.paging import PAGED_HEADERS, Key, Keyset, Paged
 from orderguard.app import AppContext
+from orderguard.cases.listing import AlertFilter, scope_of
 from orderguard.cases.model import (
     AccessDeniedError,
     AlertStatus,
@@ -38,7 +39,7 @@ from orderguard.cases.model import (
     Response,
     StoredAlert,
 )
-from orderguard.domain import format_ts
+from orderguard.domain.events import TimestampError, format_ts, parse_ts
 
 router = APIRouter(prefix="/api/v1", tags=["alerts and cases"])
 READ = Permission("view_case", "Case")
@@ -106,22 +107,18 @@ def response_out(r: Response) -> ResponseOut:
     )
 
 
-def filter_alerts(
-    found: list[StoredAlert], *, rule: str | None, severity: str | None, subject: str | None
-) -> list[StoredAlert]:
-    chosen = [
-        s
-        for s in found
-        if (rule is None or s.alert.rule == rule)
-        and (severity is None or s.alert.severity == severity)
-        and (subject is None or s.alert.actor == subject)
-    ]
-    return sorted(chosen, key=newest_first)
+def _instant(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_ts(value)
+    except TimestampError as exc:
+        raise ApiError(400, "BAD_FILTER", f"{name}: {exc}; write it as RFC 3339 UTC text") from None
 
 
-def newest_first(s: StoredAlert) -> tuple[int, str]:
-    """The alert queue's order (newest first, then by id) as an ascending sort key."""
-    return (-s.alert.ts, s.alert.alert_id)
+def _key(found: Key | None) -> tuple[int, str] | None:
+    """A decoded (int, str) cursor key in the type the store takes."""
+    return None if found is None else (int(found[0]), str(found[1]))
 
 
 @router.get("/alerts", response_model=list[AlertOut], responses=PAGED, openapi_extra=READ.openapi())
@@ -135,19 +132,33 @@ def list_alerts(
     subject: Annotated[str | None, Query(max_length=128, description="the person alerted on")] = None,
     status: AlertStatus | None = None,
     queue: Annotated[Queue | None, Query(description="compliance or security")] = None,
+    since: Annotated[str | None, Query(max_length=40, description="alerts at or after (RFC 3339)")] = None,
+    until: Annotated[str | None, Query(max_length=40, description="alerts before (RFC 3339)")] = None,
 ) -> list[AlertOut]:
-    """The alert queues, newest first, in pages, filtered by rule, severity, subject, status and queue.
+    """The alert queues, newest first, in pages, filtered by rule, severity, subject, status, queue
+    and time; the database reads only the page asked for.
 
-    Never the caller's own alerts. Only the page shown is recorded as read.
+    Never the caller's own alerts. Only the page shown is recorded as read. A cursor only serves the
+    filters it was made with.
     """
-    cases = ctx.cases
-    pager = paging.pager(newest_first, (int, str))
-
-    def shown(found: list[StoredAlert]) -> list[StoredAlert]:
-        return pager(filter_alerts(found, rule=rule, severity=severity, subject=subject))
-
-    page = guarded(lambda: cases.alerts.list_alerts(actor=caller.id, queue=queue, status=status, shown=shown))
-    paging.announce(pager.next_cursor)
+    filters = AlertFilter(
+        rule=rule,
+        severity=severity,
+        subject=subject,
+        statuses=None if status is None else frozenset({status}),
+        queue=queue,
+        since_ns=_instant(since, "since"),
+        until_ns=_instant(until, "until"),
+    )
+    keyset: Keyset[StoredAlert] = paging.keyset(
+        lambda s: (s.alert.ts, s.alert_id), (int, str), f"alerts:{filters.digest()}"
+    )
+    lists = ctx.cases.lists
+    page = guarded(
+        lambda: lists.alerts(
+            actor=caller.id, filters=filters, limit=keyset.fetch, after=_key(keyset.after), shown=keyset.page
+        )
+    )
     return [alert_out(s) for s in page]
 
 
@@ -185,12 +196,28 @@ def move_alert(alert_id: str, body: AlertMove, ctx: Ctx, caller: Worker) -> Aler
 
 
 @router.get("/cases", response_model=list[CaseOut], responses=PAGED, openapi_extra=READ.openapi())
-def list_cases(ctx: Ctx, caller: Reader, paging: Paged, status: CaseStatus | None = None) -> list[CaseOut]:
-    """Cases (one open case per subject), oldest first, in pages, never the caller's own."""
-    cases = ctx.cases
-    pager: Pager[Case] = paging.pager(lambda c: (c.opened_ns, c.case_id), (int, str))
-    page = guarded(lambda: cases.cases.list_cases(actor=caller.id, status=status, shown=pager))
-    paging.announce(pager.next_cursor)
+def list_cases(
+    ctx: Ctx,
+    caller: Reader,
+    paging: Paged,
+    status: CaseStatus | None = None,
+    subject: Annotated[str | None, Query(max_length=128, description="the person investigated")] = None,
+) -> list[CaseOut]:
+    """Cases (one open case per subject), oldest first, in pages, never the caller's own; the
+    database reads only the page asked for."""
+    scope = scope_of("cases", None if status is None else status.value, subject)
+    keyset: Keyset[Case] = paging.keyset(lambda c: (c.opened_ns, c.case_id), (int, str), scope)
+    lists = ctx.cases.lists
+    page = guarded(
+        lambda: lists.cases(
+            actor=caller.id,
+            status=status,
+            subject=subject,
+            limit=keyset.fetch,
+            after=_key(keyset.after),
+            shown=keyset.page,
+        )
+    )
     return [case_out(c) for c in page]
 
 
