@@ -28,12 +28,12 @@ def _menu(page: Page) -> list[str]:
 class TestMenu:
     def test_menu_offers_only_what_the_user_may_open(self, browser: Browser, base_url: str) -> None:
         """A trader's menu has no alert queue, audit log or policy (they would only meet a refusal);
-        a compliance officer's has all five, with the current page marked."""
+        a compliance officer's has those but no order entry, with the current page marked."""
         trader = login(browser, base_url, "alice")
-        assert _menu(trader) == ["Approvals", "API tokens"]
+        assert _menu(trader) == ["Orders", "Approvals", "Pre-clearance", "API tokens"]
         trader.close()
         officer = login(browser, base_url, "carol")
-        assert _menu(officer) == ["Approvals", "Alerts", "Audit log", "Policy", "API tokens"]
+        assert _menu(officer) == ["Approvals", "Pre-clearance", "Alerts", "Audit log", "Policy", "API tokens"]
         assert officer.locator("header nav a[aria-current=page]").inner_text() == "Alerts"
         officer.close()
 

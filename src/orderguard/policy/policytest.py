@@ -53,6 +53,7 @@ RESOURCE_OF: Final = {
     "manage_own_credentials": "Credential",
     "manage_credentials": "Credential",
     "ingest_events": "EventStream",
+    "enter_orders": "OrderEntry",
     "run_surveillance": "Surveillance",
     "assign_case": "Case",
     "request_lift": "CaseResponse",

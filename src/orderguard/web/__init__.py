@@ -14,7 +14,16 @@ def mount_web(app: FastAPI) -> None:
     from fastapi import Request
     from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-    from orderguard.web import audit_pages, case_export, pages, response_pages, session_pages, token_pages
+    from orderguard.web import (
+        audit_pages,
+        case_export,
+        order_pages,
+        pages,
+        preclearance_pages,
+        response_pages,
+        session_pages,
+        token_pages,
+    )
     from orderguard.web.render import LoginRequiredError
 
     async def to_login(request: Request, _exc: Exception) -> Response:
@@ -36,3 +45,5 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(case_export.router)  # and /export
     app.include_router(pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(order_pages.router)
+    app.include_router(preclearance_pages.router)

@@ -114,10 +114,14 @@ def nav_links(ctx: AppContext, user: WebUser) -> list[tuple[str, str]]:
     from orderguard.api.routes.approvals import OPEN
     from orderguard.api.routes.audit import READ as READ_AUDIT
     from orderguard.api.routes.cases import READ as READ_CASES
+    from orderguard.api.routes.controls import PRECLEAR
     from orderguard.api.routes.system import SELF
+    from orderguard.web.order_pages import ORDER_ENTRY
 
     menu = (
+        ("/orders", "Orders", ORDER_ENTRY),
         ("/approvals", "Approvals", OPEN),
+        ("/preclearance", "Pre-clearance", PRECLEAR),
         ("/alerts", "Alerts", READ_CASES),
         ("/audit", "Audit log", READ_AUDIT),
         ("/policy", "Policy", READ_AUDIT),
