@@ -13,6 +13,10 @@ The sealed rows run twice: with the execution connector in the server's own proc
 (``--connector in-process``) and in its own process (``--connector process``, the default of
 ``serve``; ``--connector`` here picks one or both).
 
+Every HTTP row also reports the CPU per order of the server and of its connector child (from
+/proc). ``--base DIR`` runs each HTTP order row first on another tree (e.g. ``git archive HEAD``
+unpacked there): its ``src`` is put first on the server's path, this venv runs it.
+
     .venv/bin/python benchmarks/bench_api.py            # 60 s per row (the recorded run)
     .venv/bin/python benchmarks/bench_api.py --quick    # 5 s smoke run
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -60,13 +65,20 @@ def free_port() -> int:
 
 
 def start_server(
-    db: str, port: int, *, execute: bool, connector: str = "process"
+    db: str,
+    port: int,
+    *,
+    execute: bool,
+    connector: str = "process",
+    surveillance: str = "off",
+    root: Path = ROOT,
 ) -> tuple[subprocess.Popen[str], str]:
+    """``orderguard serve`` of the tree at ``root`` (its ``src`` first on the path; this tree's venv)."""
     command = [
         str(ROOT / ".venv" / "bin" / "orderguard"),
         "serve",
         "--config",
-        str(ROOT / "examples" / "firm.toml"),
+        str(root / "examples" / "firm.toml"),
         "--db",
         db,
         "--port",
@@ -77,10 +89,15 @@ def start_server(
         "alice",
         "--connector",
         connector,
+        "--surveillance",  # off unless a row asks for live: the rows stay comparable with earlier runs
+        surveillance,
     ]
+    if "--surveillance" not in (root / "src" / "orderguard" / "cli" / "demo.py").read_text():
+        del command[-2:]  # a base tree from before live surveillance (--base): it has none to turn off
     if not execute:
         command.append("--no-execute")
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}  # that tree's code, not the venv's editable install
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     assert server.stdout is not None
     line = server.stdout.readline().split()
     token = line[2]
@@ -195,6 +212,7 @@ class RunResult:
     outcomes: dict[str, int]
     in_flight: int = 0  # audited, sent, but not answered before the generator stopped
     phantoms: int = 0  # audited as accepted but never sent: must be 0
+    cpu_ms: tuple[float, ...] = ()  # CPU (user + system) per answered order: server, then its children
 
 
 def audited_acceptances(db_path: Path) -> Counter[str]:
@@ -284,16 +302,37 @@ def wrk_load(port: int, token: str, seconds: float, clients: int, budget: int, *
 
 
 def run(
-    seconds: float, clients: int, max_orders: int, *, execute: bool, use_wrk: bool, connector: str = "process"
+    seconds: float,
+    clients: int,
+    max_orders: int,
+    *,
+    execute: bool,
+    use_wrk: bool,
+    connector: str = "process",
+    surveillance: str = "off",
+    root: Path = ROOT,
 ) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="og-bench-api-") as tmp:
         db_path = Path(tmp) / "bench.db"
         port = free_port()
-        server, token = start_server(f"sqlite:///{db_path}", port, execute=execute, connector=connector)
+        server, token = start_server(
+            f"sqlite:///{db_path}",
+            port,
+            execute=execute,
+            connector=connector,
+            surveillance=surveillance,
+            root=root,
+        )
         try:
+            pids = [
+                server.pid,
+                *map(int, Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()),
+            ]
+            cpu_before = [process_cpu_s(pid) for pid in pids]
             load = (wrk_load if use_wrk else python_load)(
                 port, token, seconds, clients, max_orders, orders=True
             )
+            cpu = [process_cpu_s(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -315,6 +354,7 @@ def run(
         outcomes=load.outcomes,
         in_flight=len(unanswered) - len(phantoms),
         phantoms=len(phantoms),
+        cpu_ms=tuple(1e3 * c / max(1, load.requests) for c in cpu),
     )
 
 
@@ -428,6 +468,18 @@ def main() -> int:
         help="where the sealed rows run the execution connector: its own process, the server's, or both",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the GET /health row")
+    parser.add_argument(
+        "--live",
+        choices=("both", "off", "only"),
+        default="both",
+        help="gate + audit with `serve --surveillance live` as well (both), not (off), or only that pair",
+    )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        default=None,
+        help="another tree (e.g. `git archive HEAD` unpacked): each HTTP order row runs on it, then here",
+    )
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 60.0)
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
@@ -447,13 +499,33 @@ def main() -> int:
         )
     connectors = ("in-process", "process") if args.connector == "both" else (args.connector,)
     rows = [(False, "process"), *((True, c) for c in connectors)]
-    for execute, connector in rows:
-        r = run(seconds, args.clients, args.max_orders, execute=execute, use_wrk=use_wrk, connector=connector)
+    # Live surveillance on vs off, same run: the gate + audit row again with the stream engine reading
+    # every stored order event in its own thread of the server process.
+    live_rows = [(False, "process", "live")] if args.live != "off" else []
+    http_rows = [(e, c, "off") for e, c in rows] if args.live != "only" else [(False, "process", "off")]
+    http_rows[1:1] = live_rows
+    trees = [(args.base.resolve(), "base: "), (ROOT, "this code: ")] if args.base else [(ROOT, "")]
+    cpu_notes = []
+    for (execute, connector, surveillance), (root, label) in itertools.product(http_rows, trees):
+        r = run(
+            seconds,
+            args.clients,
+            args.max_orders,
+            execute=execute,
+            use_wrk=use_wrk,
+            connector=connector,
+            surveillance=surveillance,
+            root=root,
+        )
         path = f"gate + audit + sealed execution, connector {connector}" if execute else "gate + audit"
+        path = label + path + (", live surveillance on" if surveillance == "live" else "")
         print(
             f"| {path} | {r.orders:,} | {r.accepted:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p99_ms:.1f} | {r.audited:,} | {r.lost} | {r.duplicated} | {load_average()} |"
         )
+        server_cpu = f"{r.cpu_ms[0]:.3f}" if r.cpu_ms else ""
+        child_cpu = f"{sum(r.cpu_ms[1:]):.3f}" if len(r.cpu_ms) > 1 else ""
+        cpu_notes.append(f"| {path} | {server_cpu} | {child_cpu} |")
         failed |= bool(r.lost or r.duplicated or r.phantoms) or r.audited != r.accepted + r.in_flight
         failed |= r.in_flight > args.clients
         if set(r.outcomes) - {"accepted"}:
@@ -463,7 +535,7 @@ def main() -> int:
                 f"  in flight at the stop (audited, answer not read): {r.in_flight}; phantoms: {r.phantoms}"
             )
     cpu_rows = []
-    for execute, connector in () if args.no_in_process else rows:
+    for execute, connector in () if args.no_in_process or args.live == "only" else rows:
         r2 = in_process(seconds, args.clients, execute=execute, connector=connector)
         path = f"gate + audit + sealed execution, connector {connector}" if execute else "gate + audit"
         print(
@@ -471,6 +543,10 @@ def main() -> int:
             f"| | | | | | {load_average()} |"
         )
         cpu_rows.append((path, r2))
+    print("\nCPU per order through HTTP (user + system, server process and its connector child):\n")
+    print("| path | server ms/order | connector process ms/order |")
+    print("|---|---:|---:|")
+    print("\n".join(cpu_notes))
     if cpu_rows:
         print("\nCPU per order of the rows without HTTP (user + system):\n")
         print("| path | API process ms/order | connector process ms/order | orders per batch |")

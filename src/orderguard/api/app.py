@@ -34,6 +34,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     # Orders, fills and cancels are queued on the event loop; a thread stores them (no I/O per order).
     app.state.ctx.event_sink.start()
+    if app.state.ctx.live is not None:
+        app.state.ctx.live.start()  # live surveillance: its own thread reads what the store holds
     if app.state.own_process:
         # Everything built at start-up (framework, policies, config) lives as long as the process:
         # moved out of the collector's view, a full collection no longer rescans it. Under
@@ -64,6 +66,7 @@ def create_app(ctx: AppContext, *, web: bool = True, own_process: bool = False) 
     """The app for ``ctx``; ``own_process`` when it is the server process's only app (``serve``),
     which then tunes the process for it (garbage collector) at start-up."""
     from orderguard.api import metrics
+    from orderguard.api.order_lane import OrderEntryLane
     from orderguard.api.routes import (
         approvals,
         audit,
@@ -72,6 +75,7 @@ def create_app(ctx: AppContext, *, web: bool = True, own_process: bool = False) 
         controls,
         events,
         orders,
+        reference_prices,
         surveillance,
         system,
     )
@@ -83,10 +87,14 @@ def create_app(ctx: AppContext, *, web: bool = True, own_process: bool = False) 
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    # Plain order entry skips FastAPI's per-request work (api.order_lane); added first, so it runs
+    # inside the metrics middleware.
+    app.add_middleware(OrderEntryLane, api=app)
     app.add_middleware(metrics.MetricsMiddleware, ctx=ctx)
     # Order entry first: routes are matched in order, and it is the route under sustained load.
     for module in (orders, system, events, surveillance, approvals, controls, cases, case_actions, audit):
         app.include_router(module.router)
+    app.include_router(reference_prices.router)  # the market-data feed (docs/controls.md)
     if web:
         from orderguard.web import mount_web
 

@@ -85,11 +85,28 @@ async def authenticate(request: Request, ctx: Ctx) -> Caller:
 async def _caller_of(request: Request, ctx: AppContext) -> Caller:
     header = request.headers.get("authorization", "")
     if header:
-        _, _, credential = header.partition(" ")
-        if credential.startswith("og_") and header[:7].lower() == "bearer ":
+        credential = api_token_of(header)
+        if credential is not None:
             info = ctx.tokens.remembered(credential) or await _token_checked_once(request, ctx, credential)
             return Caller(_principal(ctx, info.principal), client_ip(request), f"token:{info.token_id}")
     return await run_in_threadpool(_authenticate, request, ctx)
+
+
+def api_token_of(header: str) -> str | None:
+    """The orderguard API token of an ``Authorization`` header (``Bearer og_...``), else None."""
+    _, _, credential = header.partition(" ")
+    return credential if credential.startswith("og_") and header[:7].lower() == "bearer " else None
+
+
+def remembered_caller(ctx: AppContext, header: str, ip: str | None) -> Caller | None:
+    """The caller of an API token checked in the last seconds (``TokenService.remembered``), with no
+    I/O; None when anything needs more (no such token remembered, unknown principal, other schemes)."""
+    credential = api_token_of(header)
+    info = ctx.tokens.remembered(credential) if credential is not None else None
+    principal = ctx.controls.directory.get(info.principal) if info is not None else None
+    if info is None or principal is None:
+        return None
+    return Caller(principal, ip, f"token:{info.token_id}")
 
 
 async def _token_checked_once(request: Request, ctx: AppContext, token: str) -> TokenInfo:

@@ -6,9 +6,11 @@ Order ids are reserved first, so a repeated id is refused instead of entered twi
 ``submit`` blocks its thread on each durable write; ``submit_async`` (the HTTP order route) runs
 the same steps as a coroutine: the in-memory decision on the event loop, the audit entry and the
 blackout-book row awaited together (futures resolved by the group-commit threads, no thread
-parked per order), and only work that blocks on I/O (large and personal orders, route alerts,
-the sealed execution path) in a thread. Either way an order is recorded durably before it goes
-to the venue and before the caller hears that it was accepted.
+parked per order), and only work that blocks on I/O (large and personal orders, route alerts)
+in a thread. Its sealed execution is combined on the event loop (``LoopCombiner``): each batch
+of waiting orders is judged, then logged and executed, in a thread per step, not per order.
+Either way an order is recorded durably before it goes to the venue and before the caller hears
+that it was accepted.
 
 What really happened also becomes v1 events for surveillance (``events``): an accepted order as
 ``client_order`` or ``personal_trade`` (by account type), each fill as ``execution``, a cancel as
@@ -32,14 +34,18 @@ from orderguard.gateway.gate import GateResult
 from orderguard.gateway.orders import OrderTicket
 from orderguard.gateway.preclearance_store import InMemoryPreClearanceStore
 from orderguard.gateway.stack import ControlsStack
+from orderguard.wiring.execution_batch import JudgedOrders
 from orderguard.wiring.execution_path import ExecutionPath
 from orderguard.wiring.group_commit import GroupCommitPreClearanceStore
+from orderguard.wiring.loop_combiner import LoopCombiner
+from orderguard.wiring.order_cancel import cancel_decision, cancel_entry
 from orderguard.wiring.order_events import EventSink, cancel_event, order_event
 from orderguard.wiring.sinks import BookedOrder, OrderBook
 
 if TYPE_CHECKING:
     from orderguard.approvals.model import ApprovalRequest
     from orderguard.cases.state import ResponseState
+    from orderguard.execution import ConnectorResult
 
 T = TypeVar("T")
 # Threads for the parts of an async submit that block (execution waits on several durable appends):
@@ -54,6 +60,10 @@ class AsyncAuditSink(Protocol):
     def append(self, entry: AuditEntry) -> int: ...
 
     async def append_async(self, entry: AuditEntry) -> int: ...
+
+
+_Accepted = tuple[BookedOrder, GateResult]  # an order the gate let go, awaiting execution
+_JudgedAccepted = tuple[list[_Accepted], JudgedOrders]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +99,12 @@ class OrderDesk:
         self.execution = execution
         self._threads: ThreadPoolExecutor | None = None
         self._awaitable_audit = isinstance(audit, AsyncAuditSink)  # a Protocol check: once, not per order
+        # Orders entered on the event loop are combined there: one thread hop per batch, not per order.
+        self._loop_execution: LoopCombiner[_Accepted, _JudgedAccepted, tuple[Event, ...]] | None = None
+        if execution is not None:
+            self._loop_execution = LoopCombiner(
+                self._judge_accepted, self._finish_accepted, execution.max_combined, self._pool
+            )
 
     def submit(self, ticket: OrderTicket, *, emit_events: bool = True) -> OrderOutcome:
         """Enter an order: refused, or decided and audited by the gate, then executed if it may go.
@@ -149,8 +165,8 @@ class OrderDesk:
         if result.go and self.events is not None:
             self.events.emit(order_event(ticket, personal=False))  # queued only: no I/O here
         executions: tuple[Event, ...] = ()
-        if result.go and self.execution is not None:
-            executions = await self._in_thread(self._execute, placeholder, result, None)
+        if result.go and self._loop_execution is not None:
+            executions = await self._loop_execution.run((placeholder, result))
             if executions and self.events is not None:
                 self.events.emit_many(executions)
         return self._outcome(placeholder, result, executions)
@@ -206,7 +222,32 @@ class OrderDesk:
         if self.execution is None or account is None or account.type is AccountType.PERSONAL:
             return ()
         approvers = sorted(request.current_approvers()) if request is not None else []
-        connector = self.execution.execute(ticket, result.decision, approvers)
+        return self._executed(placeholder, self.execution.execute(ticket, result.decision, approvers))
+
+    def _judge_accepted(self, batch: list[_Accepted]) -> _JudgedAccepted:
+        """The first half of executing a batch of orders accepted on the event loop (in a thread)."""
+        assert self.execution is not None
+        return batch, self.execution.judge(
+            [(placeholder.ticket, result.decision, ()) for placeholder, result in batch]
+        )
+
+    def _finish_accepted(self, judged: _JudgedAccepted) -> list[tuple[Event, ...] | Exception]:
+        """The second half (in a thread): logged, executed, and each order's fills booked."""
+        assert self.execution is not None
+        batch, handle = judged
+        booked: list[tuple[Event, ...] | Exception] = []
+        for (placeholder, _), outcome in zip(batch, self.execution.finish(handle), strict=True):
+            try:  # one order's failure is its own, as when it executes alone
+                booked.append(
+                    outcome if isinstance(outcome, Exception) else self._executed(placeholder, outcome)
+                )
+            except Exception as exc:  # noqa: BLE001 - handed to that order's caller
+                booked.append(exc)
+        return booked
+
+    def _executed(self, placeholder: BookedOrder, connector: ConnectorResult) -> tuple[Event, ...]:
+        """Book the connector's answer on the order: its status, reference prices, blackout end."""
+        ticket = placeholder.ticket
         if not connector.accepted:
             placeholder.reason = connector.decision.reason.value
             return ()
@@ -234,38 +275,21 @@ class OrderDesk:
 
     async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking work (durable appends it waits on) on the desk's threads, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), fn, *args)
+
+    def _pool(self) -> ThreadPoolExecutor:
         if self._threads is None:
             self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="order-desk")
-        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
+        return self._threads
 
     def cancel(
         self, order_id: str, actor: str, *, ip: str | None = None, session_id: str | None = None
     ) -> OrderOutcome:
-        """Cancel a working order: authorized like the order itself (Cedar ``cancel_order``), audited."""
+        """Cancel a working order (``order_cancel``): authorized like the order itself, audited either way."""
         booked = self.book.get(order_id)
         now = self.clock()
-        if booked is None:
-            decision = Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no order {order_id!r} entered here")
-        elif booked.status not in ("accepted", "partially executed", "executed"):
-            decision = Decision.deny(
-                ReasonCode.NOT_AUTHORIZED, f"order {order_id} is {booked.status}; nothing to cancel"
-            )
-        else:
-            decision = self._may_cancel(booked.ticket, actor, now)
-        index = self.audit.append(
-            AuditEntry(
-                kind="order",
-                action=AuditAction.CANCELLED if decision.allowed else AuditAction.REFUSED,
-                object_id=order_id,
-                actor=actor,
-                ts=now,
-                ip=ip,
-                session_id=session_id,
-                decision="allow" if decision.allowed else "deny",
-                reason_code=decision.reason.value,
-                policy_ids=decision.policy_ids,
-            )
-        )
+        decision = cancel_decision(self.controls, order_id, booked, actor, now)
+        index = self.audit.append(cancel_entry(order_id, actor, now, decision, ip=ip, session_id=session_id))
         if decision.allowed and booked is not None:
             booked.status = "cancelled"
             self.controls.preclearance.order_done(order_id, now)
@@ -292,13 +316,3 @@ class OrderDesk:
             reason_code=decision.reason.value,
             policy_ids=decision.policy_ids,
         )
-
-    def _may_cancel(self, ticket: OrderTicket, actor: str, now: int) -> Decision:
-        controls = self.controls.controls
-        account = controls.accounts.get(ticket.account)
-        if account is None or controls.directory.get(actor) is None:
-            return Decision.deny(ReasonCode.NOT_AUTHORIZED, f"unknown principal {actor!r}")
-        authz = controls.authorize_on_order(actor, "cancel_order", account, ticket, now)
-        if not authz.allowed:
-            return Decision.deny(authz.reason, authz.message, authz.policy_ids)
-        return controls.directory.sod_decision(actor) or Decision.allow(authz.message, authz.policy_ids)

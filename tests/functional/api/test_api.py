@@ -185,12 +185,19 @@ class TestOrders:
         assert alert["actor"] == "alice"
 
     def test_cancel_by_other_desk_is_refused(self, world: World) -> None:
-        """Only someone the policy permits may cancel; an admin may not touch client orders."""
+        """Only someone the policy permits may cancel: an admin may not cancel alice's working personal
+        trade; alice may."""
         _, client, tokens = world
-        refused = client.post("/api/v1/orders/T-1/cancel", headers=tokens["adam"]).json()
+        clearance = {"account": "PA-alice", "symbol": "KO", "side": "buy", "qty": 20}
+        cleared = client.post("/api/v1/preclearance", json=clearance, headers=tokens["alice"]).json()
+        assert cleared["decision"]["allowed"], cleared
+        personal = ORDER | {"order_id": "T-P1", "account": "PA-alice", "symbol": "KO", "qty": 20, "price": 60}
+        entered = client.post("/api/v1/orders", json=personal, headers=tokens["alice"]).json()
+        assert entered["accepted"] is True, entered
+        refused = client.post("/api/v1/orders/T-P1/cancel", headers=tokens["adam"]).json()
         assert refused["accepted"] is False
         assert refused["decision"]["reason_code"] == "NOT_AUTHORIZED"
-        assert client.post("/api/v1/orders/T-1/cancel", headers=tokens["alice"]).json()["accepted"] is True
+        assert client.post("/api/v1/orders/T-P1/cancel", headers=tokens["alice"]).json()["accepted"] is True
 
 
 class TestCompliance:

@@ -16,6 +16,7 @@ from tests.functional.api.client import TestClient
 from tests.functional.api.scan_world import ApiWorld
 from tests.functional.api.support import demo_context
 from tests.functional.playbooks_api_world import STAFF, open_context
+from tests.functional.web.support import audit_entries
 
 SCAN = "/api/v1/surveillance/scan"
 ORDERS = "/api/v1/orders"
@@ -107,20 +108,54 @@ class TestOrdersReachSurveillance:
             assert stored(world.ctx) == {}
 
     def test_a_cancel_is_an_order_cancel_event(self, firm: FirmConfig, tmp_path: Path) -> None:
-        """alice's cancel of her order is stored as order_cancel with her IP and session; a refused
-        cancel (bob is not on her order's account) adds no event."""
+        """tom's cancel of his working personal trade is stored as order_cancel with his IP and session;
+        a refused cancel (alice does not own his account) adds no event."""
         with order_world(firm, tmp_path) as world:
-            entered = world.post("alice", ORDERS, json=order("C-9", "C-PENSION-1", 50))
+            clearance = {"account": "PA-tom", "symbol": "NVDA", "side": "buy", "qty": 10}
+            cleared = world.post("tom", "/api/v1/preclearance", json=clearance)
+            assert cleared.json()["decision"]["allowed"], cleared.text
+            entered = world.post("tom", ORDERS, json=order("P-9", "PA-tom", 10))
             assert entered.json()["accepted"], entered.text
-            assert not world.post("tom", f"{ORDERS}/C-9/cancel").json()["accepted"]
-            cancelled = world.post("alice", f"{ORDERS}/C-9/cancel")
+            assert not world.post("alice", f"{ORDERS}/P-9/cancel").json()["accepted"]
+            cancelled = world.post("tom", f"{ORDERS}/P-9/cancel")
             assert cancelled.json()["accepted"], cancelled.text
             events = stored(world.ctx)
-            cancel = events["order_cancel:C-9"]
-            assert (cancel.kind, cancel.actor, cancel.order_id) == (EventKind.ORDER_CANCEL, "alice", "C-9")
+            cancel = events["order_cancel:P-9"]
+            assert (cancel.kind, cancel.actor, cancel.order_id) == (EventKind.ORDER_CANCEL, "tom", "P-9")
             assert cancel.ip == "testclient"
             assert cancel.session_id
             assert sum(e.kind is EventKind.ORDER_CANCEL for e in events.values()) == 1
+
+    def test_a_fully_filled_order_cannot_be_cancelled(self, firm: FirmConfig, tmp_path: Path) -> None:
+        """Cancelling a client order the venue has fully filled is refused and audited as a refusal;
+        the order stays executed and no order_cancel event is stored."""
+        with order_world(firm, tmp_path) as world:
+            entered = world.post("alice", ORDERS, json=order("C-9", "C-PENSION-1", 50))
+            assert entered.json()["accepted"], entered.text
+            booked = world.ctx.book.get("C-9")
+            assert booked is not None
+            assert booked.status == "executed"
+            refused = world.post("alice", f"{ORDERS}/C-9/cancel").json()
+            assert refused["accepted"] is False
+            assert refused["decision"]["reason_code"] == "NOT_AUTHORIZED"
+            assert "executed" in refused["decision"]["message"]
+            assert "nothing to cancel" in refused["decision"]["message"]
+            assert booked.status == "executed"
+            last = audit_entries(world.ctx, "order")[-1]
+            assert (last["object_id"], last["actor"]) == ("C-9", "alice")
+            assert (last["action"], last["decision"]) == ("refused", "deny")
+            events = stored(world.ctx)
+            assert "client_order:C-9" in events
+            assert not any(e.kind is EventKind.ORDER_CANCEL for e in events.values())
+
+    def test_an_outsider_is_not_told_a_filled_orders_status(self, firm: FirmConfig, tmp_path: Path) -> None:
+        """tom (another desk) cancelling alice's filled order is refused by the policy, not by its status."""
+        with order_world(firm, tmp_path) as world:
+            assert world.post("alice", ORDERS, json=order("C-8", "C-PENSION-1", 50)).json()["accepted"]
+            refused = world.post("tom", f"{ORDERS}/C-8/cancel").json()
+            assert refused["accepted"] is False
+            assert refused["decision"]["reason_code"] == "NOT_AUTHORIZED"
+            assert "executed" not in refused["decision"]["message"]
 
     def test_events_reach_the_store_without_a_scan(self, firm: FirmConfig, tmp_path: Path) -> None:
         """While serving, the background flusher stores an entered order within a few seconds."""

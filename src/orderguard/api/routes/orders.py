@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Response
 
 from orderguard.api.deps import Allowed, Caller, Ctx, Permission
 from orderguard.api.errors import ERROR_RESPONSES, ApiError, ErrorResponse, Responses
+from orderguard.api.metrics import metrics_of
 from orderguard.api.schemas import DecisionOut, OrderIn, OrderOut, OrderResult
+from orderguard.app import AppContext
 from orderguard.gateway.orders import OrderTicket
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
@@ -63,8 +65,11 @@ async def submit_order(
     A refusal is a normal answer (``accepted: false`` with the reason code), not an HTTP error.
     The answer comes once the decision is durable in the audit log (awaited, not blocking).
     """
-    from orderguard.api.metrics import metrics_of
+    return await enter_order(ctx, body, caller)
 
+
+async def enter_order(ctx: AppContext, body: OrderIn, caller: Caller) -> Response:
+    """The order route's work once the caller and the body are known (also ``api.order_lane``'s)."""
     outcome = await ctx.orders.submit_async(ticket_of(body, caller, ctx.clock()))
     metrics_of(ctx).count_order("accepted" if outcome.accepted else outcome.decision.reason.value)
     result = OrderResult(
