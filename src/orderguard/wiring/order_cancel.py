@@ -23,6 +23,12 @@ def cancel_decision(
     if booked is None:
         return Decision.deny(ReasonCode.NOT_AUTHORIZED, f"no order {order_id!r} entered here")
     decision = _may_cancel(controls, booked.ticket, actor, now)  # first: an outsider learns no status
+    if decision.allowed and booked.status == "executing":
+        return Decision.deny(
+            ReasonCode.NOT_AUTHORIZED,
+            f"order {order_id} is being executed at its venue; cancel what is left once its fills are in "
+            f"(GET /api/v1/orders/{order_id})",
+        )
     if decision.allowed and booked.status not in WORKING:
         return Decision.deny(
             ReasonCode.NOT_AUTHORIZED, f"order {order_id} is {booked.status}; nothing to cancel"

@@ -21,6 +21,7 @@ the order path. Refusals are not orders: they are in the audit log only.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +99,8 @@ class OrderDesk:
         self.book = book
         self.execution = execution
         self._threads: ThreadPoolExecutor | None = None
+        # Status changes that race (a cancel against the start of execution) take this lock in turn.
+        self._status_lock = threading.Lock()
         self._awaitable_audit = isinstance(audit, AsyncAuditSink)  # a Protocol check: once, not per order
         # Orders entered on the event loop are combined there: one thread hop per batch, not per order.
         self._loop_execution: LoopCombiner[_Accepted, _JudgedAccepted, tuple[Event, ...]] | None = None
@@ -165,7 +168,7 @@ class OrderDesk:
         if result.go and self.events is not None:
             self.events.emit(order_event(ticket, personal=False))  # queued only: no I/O here
         executions: tuple[Event, ...] = ()
-        if result.go and self._loop_execution is not None:
+        if result.go and self._loop_execution is not None and self._start_execution(placeholder):
             executions = await self._loop_execution.run((placeholder, result))
             if executions and self.events is not None:
                 self.events.emit_many(executions)
@@ -221,8 +224,18 @@ class OrderDesk:
         # A personal trade is executed at the employee's own broker; pre-clearance was its control.
         if self.execution is None or account is None or account.type is AccountType.PERSONAL:
             return ()
+        if not self._start_execution(placeholder):
+            return ()
         approvers = sorted(request.current_approvers()) if request is not None else []
         return self._executed(placeholder, self.execution.execute(ticket, result.decision, approvers))
+
+    def _start_execution(self, placeholder: BookedOrder) -> bool:
+        """Mark an accepted order as executing; False if a cancel took it first (then it must not go)."""
+        with self._status_lock:
+            if placeholder.status != "accepted":
+                return False
+            placeholder.status = "executing"
+            return True
 
     def _judge_accepted(self, batch: list[_Accepted]) -> _JudgedAccepted:
         """The first half of executing a batch of orders accepted on the event loop (in a thread)."""
@@ -249,7 +262,7 @@ class OrderDesk:
         """Book the connector's answer on the order: its status, reference prices, blackout end."""
         ticket = placeholder.ticket
         if not connector.accepted:
-            placeholder.reason = connector.decision.reason.value
+            placeholder.status, placeholder.reason = "refused", connector.decision.reason.value
             return ()
         executions = connector.executions
         self.controls.controls.reference_prices.observe_fills(executions)  # the next SELL's reference
@@ -288,8 +301,18 @@ class OrderDesk:
         """Cancel a working order (``order_cancel``): authorized like the order itself, audited either way."""
         booked = self.book.get(order_id)
         now = self.clock()
-        decision = cancel_decision(self.controls, order_id, booked, actor, now)
-        index = self.audit.append(cancel_entry(order_id, actor, now, decision, ip=ip, session_id=session_id))
+        with self._status_lock:  # against the start of its execution: one of the two wins
+            decision = cancel_decision(self.controls, order_id, booked, actor, now)
+            was = booked.status if booked is not None else ""
+            if decision.allowed and booked is not None:
+                booked.status = "cancelling"  # from here its execution no longer starts
+        try:
+            entry = cancel_entry(order_id, actor, now, decision, ip=ip, session_id=session_id)
+            index = self.audit.append(entry)
+        except BaseException:
+            if decision.allowed and booked is not None:
+                booked.status = was  # the cancel was not recorded: the order stays as it was
+            raise
         if decision.allowed and booked is not None:
             booked.status = "cancelled"
             self.controls.preclearance.order_done(order_id, now)
