@@ -8,31 +8,19 @@ from typing import Any
 
 import pytest
 
-from orderguard.app import AppContext, build_app_context, shifted_clock
+from orderguard.app import AppContext
 from orderguard.config import FirmConfig
-from orderguard.domain import Event, EventKind, Side, parse_ts
-from orderguard.gateway.orders import OrderTicket
+from orderguard.domain import Event, EventKind
 from orderguard.wiring.order_desk import OrderOutcome
-
-BUSINESS_HOURS = parse_ts("2026-11-20T16:00:00Z")  # 11:00 in New York on a Friday
+from tests.integration.wiring.desk_world import alice_buy, desk_context
 
 
 @pytest.fixture
 def ctx(firm: FirmConfig, tmp_path: Path) -> Iterator[AppContext]:
     """An app context on SQLite with the sealed execution path (connector in process)."""
-    context = build_app_context(
-        firm,
-        f"sqlite:///{tmp_path / 'orderguard.db'}",
-        audit_key=tmp_path / "audit.key",
-        execute=True,
-        clock=shifted_clock(BUSINESS_HOURS),
-    )
+    context = desk_context(firm, tmp_path, execute=True)
     yield context
     context.close()
-
-
-def _ticket(ctx: AppContext, order_id: str) -> OrderTicket:
-    return OrderTicket(order_id, "alice", "C-PENSION-1", "AAPL", Side.BUY, 10.0, 190.5, "XNYS", ctx.clock())
 
 
 class TestCancelRaces:
@@ -51,7 +39,7 @@ class TestCancelRaces:
             return execute(*args, **kwargs)
 
         monkeypatch.setattr(path, "execute", cancel_then_execute)
-        outcome = desk.submit(_ticket(ctx, "R-1"))
+        outcome = desk.submit(alice_buy(ctx, "R-1"))
         assert outcome.accepted
         assert outcome.executions
         (cancel,) = during
@@ -80,7 +68,7 @@ class TestCancelRaces:
 
         monkeypatch.setattr(sink, "emit", emit_then_cancel)
         monkeypatch.setattr(path, "execute", lambda *a, **k: executed.append(a))
-        outcome = desk.submit(_ticket(ctx, "R-2"))
+        outcome = desk.submit(alice_buy(ctx, "R-2"))
         (cancel,) = during
         assert cancel.accepted, cancel.decision.message
         assert outcome.executions == ()

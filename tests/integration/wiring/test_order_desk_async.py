@@ -10,31 +10,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from orderguard.app import AppContext, build_app_context, shifted_clock
+from orderguard.app import AppContext
 from orderguard.audit.encoding import decode_leaf
 from orderguard.config import FirmConfig
-from orderguard.domain import ReasonCode, Side, parse_ts
+from orderguard.domain import ReasonCode, Side
 from orderguard.gateway.orders import OrderTicket
 from orderguard.storage.controls_tables import blackout_orders
 from orderguard.wiring.order_desk import OrderOutcome
-
-BUSINESS_HOURS = parse_ts("2026-11-20T16:00:00Z")  # 11:00 in New York on a Friday
-
-
-def _context(firm: FirmConfig, tmp_path: Path, *, execute: bool) -> AppContext:
-    return build_app_context(
-        firm,
-        f"sqlite:///{tmp_path / 'orderguard.db'}",
-        audit_key=tmp_path / "audit.key",
-        execute=execute,
-        clock=shifted_clock(BUSINESS_HOURS),
-    )
+from tests.integration.wiring.desk_world import desk_context
 
 
 @pytest.fixture
 def ctx(firm: FirmConfig, tmp_path: Path) -> Iterator[AppContext]:
     """An app context on SQLite without the execution path (gate, audit, blackout book)."""
-    context = _context(firm, tmp_path, execute=False)
+    context = desk_context(firm, tmp_path, execute=False)
     yield context
     context.close()
 
@@ -137,7 +126,7 @@ class TestSubmitAsync:
         results = {}
         for mode in ("sync", "async"):
             (tmp_path / mode).mkdir()
-            context = _context(firm, tmp_path / mode, execute=False)
+            context = desk_context(firm, tmp_path / mode, execute=False)
             try:
                 got = []
                 for order_id, fields in orders:
@@ -161,7 +150,7 @@ class TestSubmitAsyncWithExecution:
         self, firm: FirmConfig, tmp_path: Path
     ) -> None:
         """With the sealed path, accepted orders reach the venue; the gate's entry is the order's first."""
-        context = _context(firm, tmp_path, execute=True)
+        context = desk_context(firm, tmp_path, execute=True)
         try:
 
             async def main() -> list[OrderOutcome]:

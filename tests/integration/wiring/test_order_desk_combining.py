@@ -8,33 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from orderguard.app import AppContext, build_app_context, shifted_clock
+from orderguard.app import AppContext
 from orderguard.audit.encoding import decode_leaf, decode_payload
 from orderguard.config import FirmConfig
-from orderguard.domain import Side, parse_ts
-from orderguard.gateway.orders import OrderTicket
 from orderguard.wiring.order_desk import OrderOutcome
+from tests.integration.wiring.desk_world import alice_buy, desk_context
 
-BUSINESS_HOURS = parse_ts("2026-11-20T16:00:00Z")  # 11:00 in New York on a Friday
 ORDERS = 48
 
 
 @pytest.fixture
 def ctx(firm: FirmConfig, tmp_path: Path) -> Iterator[AppContext]:
     """An app context on SQLite with the sealed execution path (connector in process)."""
-    context = build_app_context(
-        firm,
-        f"sqlite:///{tmp_path / 'orderguard.db'}",
-        audit_key=tmp_path / "audit.key",
-        execute=True,
-        clock=shifted_clock(BUSINESS_HOURS),
-    )
+    context = desk_context(firm, tmp_path, execute=True)
     yield context
     context.close()
-
-
-def _ticket(ctx: AppContext, order_id: str) -> OrderTicket:
-    return OrderTicket(order_id, "alice", "C-PENSION-1", "AAPL", Side.BUY, 10.0, 190.5, "XNYS", ctx.clock())
 
 
 def _entries(ctx: AppContext) -> list[tuple[str, str, str]]:
@@ -67,7 +55,7 @@ class TestCombinedOnTheLoop:
         async def main() -> list[OrderOutcome]:
             return list(
                 await asyncio.gather(
-                    *(ctx.orders.submit_async(_ticket(ctx, f"L-{n}")) for n in range(ORDERS))
+                    *(ctx.orders.submit_async(alice_buy(ctx, f"L-{n}")) for n in range(ORDERS))
                 )
             )
 
@@ -86,7 +74,7 @@ class TestCombinedOnTheLoop:
         """Each combined order is audited by the gate first, then once by the connector, before it fills."""
 
         async def main() -> None:
-            await asyncio.gather(*(ctx.orders.submit_async(_ticket(ctx, f"V-{n}")) for n in range(16)))
+            await asyncio.gather(*(ctx.orders.submit_async(alice_buy(ctx, f"V-{n}")) for n in range(16)))
 
         asyncio.run(main())
         entries = _entries(ctx)
@@ -105,8 +93,8 @@ class TestCombinedOnTheLoop:
         """Blocking submits from threads and awaited submits at the same time are all executed once."""
 
         async def main() -> list[OrderOutcome]:
-            threaded = [asyncio.to_thread(ctx.orders.submit, _ticket(ctx, f"T-{n}")) for n in range(12)]
-            looped = [ctx.orders.submit_async(_ticket(ctx, f"A-{n}")) for n in range(12)]
+            threaded = [asyncio.to_thread(ctx.orders.submit, alice_buy(ctx, f"T-{n}")) for n in range(12)]
+            looped = [ctx.orders.submit_async(alice_buy(ctx, f"A-{n}")) for n in range(12)]
             return list(await asyncio.gather(*threaded, *looped))
 
         outcomes = asyncio.run(main())
